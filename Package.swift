@@ -1,0 +1,109 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Versions pinned to the copies this build machine carries (see the developers' guide).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "qpsmtpd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "qpsmtpd", targets: ["qpsmtpd"]),
+        .library(name: "SMTPCore", targets: ["SMTPCore"]),
+        .library(name: "SMTPPluginAPI", targets: ["SMTPPluginAPI"]),
+        .library(name: "SMTPServer", targets: ["SMTPServer"]),
+        .library(name: "SMTPPlugins", targets: ["SMTPPlugins"]),
+        .library(name: "SMTPDaemon", targets: ["SMTPDaemon"]),
+        .library(name: "SMTPTesting", targets: ["SMTPTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "SMTPCore",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SMTPPluginAPI",
+            dependencies: ["SMTPCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SMTPServer",
+            dependencies: [
+                "SMTPCore", "SMTPPluginAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SMTPPlugins",
+            dependencies: ["SMTPCore", "SMTPPluginAPI", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SMTPDaemon",
+            dependencies: [
+                "SMTPCore", "SMTPPluginAPI", "SMTPServer", "SMTPPlugins",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "qpsmtpd",
+            dependencies: ["SMTPDaemon"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SMTPTesting",
+            dependencies: [
+                "SMTPCore", "SMTPPluginAPI", "SMTPServer", "SMTPDaemon",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SMTPCoreTests",
+            dependencies: [
+                "SMTPCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SMTPServerTests",
+            dependencies: [
+                "SMTPCore", "SMTPPluginAPI", "SMTPServer", "SMTPTesting", "SMTPPlugins", "SMTPDaemon",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SMTPPluginsTests",
+            dependencies: ["SMTPCore", "SMTPPluginAPI", "SMTPPlugins", "SMTPTesting", "SMTPDaemon"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

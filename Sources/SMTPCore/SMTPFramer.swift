@@ -1,0 +1,258 @@
+import NIOCore
+
+/// Finds frame boundaries in the bytes a client sends: command lines, and the message after `354`.
+///
+/// It knows nothing of commands beyond the three that change how the following bytes must be read
+/// (DATA, BDAT, STARTTLS): after such a line it stops in `.awaitingDecision` until the session says,
+/// with its reply, whether message bytes or commands follow. Without that stop, a client that
+/// pipelines its message behind DATA would have the message read as commands when DATA is refused,
+/// and plaintext sent behind STARTTLS would be executed after the handshake.
+///
+/// DATA ends only at `<CRLF>.<CRLF>`. A bare LF or bare CR anywhere is remembered and reported with
+/// the end of the message, never taken as a line end for the terminator (the SMTP smuggling attack).
+public struct SMTPFramer: Sendable {
+    public enum Mode: Sendable, Hashable {
+        case commands
+        /// A line that changes the reading mode was framed; nothing more is framed until the session decides.
+        case awaitingDecision
+        case data
+    }
+
+    public enum Event: Sendable, Hashable {
+        /// A command line without its line end (CRLF, or a bare LF, which commands tolerate).
+        case commandLine(ByteBuffer)
+        /// A command line longer than the limit; its bytes were thrown away up to the next LF.
+        case commandLineTooLong
+        /// Dot-unstuffed message bytes, line ends as sent.
+        case dataChunk(ByteBuffer)
+        /// `<CRLF>.<CRLF>` was read; what went wrong inside the message, if anything.
+        case dataEnd(DataDefects)
+    }
+
+    /// Things in a message that make us refuse it once its end has been read.
+    public struct DataDefects: Sendable, Hashable {
+        public var bareLineFeed = false
+        public var bareCarriageReturn = false
+        public var overlongLine = false
+        public init() {}
+        public var isEmpty: Bool { !bareLineFeed && !bareCarriageReturn && !overlongLine }
+    }
+
+    private enum DataState: Sendable, Hashable {
+        case lineStart, midLine, afterCR, dotAtLineStart, dotCR
+    }
+
+    public private(set) var mode: Mode = .commands
+    public var maxCommandLineLength: Int
+    public var maxDataLineLength: Int
+
+    private var buffer = ByteBuffer()
+    private var skippingOverlongLine = false
+    private var dataState = DataState.lineStart
+    private var defects = DataDefects()
+    private var dataLineLength = 0
+
+    public init(maxCommandLineLength: Int = 512, maxDataLineLength: Int = 10_000) {
+        self.maxCommandLineLength = maxCommandLineLength
+        self.maxDataLineLength = maxDataLineLength
+    }
+
+    /// Bytes received but not yet framed.
+    public var bufferedByteCount: Int { buffer.readableBytes }
+
+    public mutating func append(_ bytes: ByteBuffer) {
+        if buffer.readableBytes == 0 {
+            buffer = bytes
+        } else {
+            var bytes = bytes
+            buffer.writeBuffer(&bytes)
+        }
+    }
+
+    /// The session's reply to DATA was 354: frame message bytes from here.
+    public mutating func enterDataMode() {
+        mode = .data
+        dataState = .lineStart
+        defects = DataDefects()
+        dataLineLength = 0
+    }
+
+    /// The session refused DATA (or finished a STARTTLS/BDAT step): frame commands again.
+    public mutating func resumeCommands() {
+        mode = .commands
+    }
+
+    /// Throws away everything buffered: used after STARTTLS, where plaintext behind the command must not run.
+    public mutating func discardBufferedBytes() -> Int {
+        let count = buffer.readableBytes
+        buffer.clear()
+        return count
+    }
+
+    /// The next frame, or nil when more bytes are needed (or a decision is awaited).
+    public mutating func next() -> Event? {
+        switch mode {
+        case .awaitingDecision:
+            return nil
+        case .commands:
+            return nextCommandLine()
+        case .data:
+            return nextDataEvent()
+        }
+    }
+
+    // MARK: Commands
+
+    private mutating func nextCommandLine() -> Event? {
+        while true {
+            guard buffer.readableBytes > 0 else { return nil }
+            let view = buffer.readableBytesView
+            // Only look as far as a legal line can reach, so an endless line costs nothing to scan twice.
+            let searchEnd = view.index(view.startIndex, offsetBy: min(view.count, maxCommandLineLength))
+            if let lf = view[view.startIndex..<searchEnd].firstIndex(of: UInt8(ascii: "\n")) {
+                let length = lf - view.startIndex
+                if skippingOverlongLine {
+                    buffer.moveReaderIndex(forwardBy: length + 1)
+                    skippingOverlongLine = false
+                    continue
+                }
+                var line = buffer.readSlice(length: length)!
+                buffer.moveReaderIndex(forwardBy: 1)
+                if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
+                    line.moveWriterIndex(to: line.writerIndex - 1)
+                }
+                if Self.changesReadingMode(line) { mode = .awaitingDecision }
+                return .commandLine(line)
+            }
+            guard view.count >= maxCommandLineLength else { return nil }
+            // No line end within the limit: drop what we have and everything up to the next LF.
+            buffer.moveReaderIndex(forwardBy: view.count)
+            if skippingOverlongLine { return nil }
+            skippingOverlongLine = true
+            return .commandLineTooLong
+        }
+    }
+
+    /// DATA, BDAT and STARTTLS are the lines after which the next bytes may not be commands.
+    static func changesReadingMode(_ line: ByteBuffer) -> Bool {
+        let view = line.readableBytesView
+        func verbIs(_ word: StaticString) -> Bool {
+            let n = word.utf8CodeUnitCount
+            guard view.count >= n else { return false }
+            if view.count > n, view[view.startIndex + n] != UInt8(ascii: " ") { return false }
+            return word.withUTF8Buffer { expected in
+                zip(expected, view.prefix(n)).allSatisfy { $0 == ($1 | 0x20) }
+            }
+        }
+        return verbIs("data") || verbIs("bdat") || verbIs("starttls")
+    }
+
+    // MARK: DATA
+
+    private mutating func nextDataEvent() -> Event? {
+        guard buffer.readableBytes > 0 else { return nil }
+        let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n"), dot = UInt8(ascii: ".")
+        let start = buffer.readerIndex
+        let end = buffer.writerIndex
+        // Bytes [sliceStart, i) are message bytes not yet handed out.
+        var sliceStart = start
+        var i = start
+        var state = dataState
+        var lineLength = dataLineLength
+        var defects = self.defects
+        var result: Event? = nil
+        // Where to rewind to when the buffer ends in the middle of a possible terminator.
+        var undecidedFrom: Int? = nil
+
+        buffer.withUnsafeReadableBytes { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self) - start
+            scan: while i < end {
+                let byte = base[i]
+                switch state {
+                case .lineStart:
+                    lineLength = 0
+                    if byte == dot {
+                        if i > sliceStart { break scan }  // hand out what precedes the dot first
+                        state = .dotAtLineStart
+                        undecidedFrom = i
+                        i += 1
+                        continue scan
+                    }
+                    state = .midLine
+                    continue scan  // re-examine the byte as part of a line
+                case .dotAtLineStart:
+                    if byte == cr {
+                        state = .dotCR
+                        i += 1
+                        continue scan
+                    }
+                    // A stuffed line: the leading dot is dropped (RFC 5321 §4.5.2), the rest is data.
+                    sliceStart = i
+                    undecidedFrom = nil
+                    state = .midLine
+                    continue scan
+                case .dotCR:
+                    if byte == lf {
+                        // <CRLF>.<CRLF>: the terminator is not part of the message.
+                        i += 1
+                        sliceStart = i
+                        undecidedFrom = nil
+                        result = .dataEnd(defects)
+                        break scan
+                    }
+                    // "." CR x: the dot is dropped and the CR was a bare one.
+                    sliceStart = i - 1
+                    undecidedFrom = nil
+                    state = .afterCR
+                    continue scan
+                case .midLine:
+                    if byte == cr {
+                        state = .afterCR
+                    } else if byte == lf {
+                        defects.bareLineFeed = true
+                        lineLength = 0
+                    } else {
+                        lineLength += 1
+                        if lineLength > maxDataLineLength { defects.overlongLine = true }
+                    }
+                    i += 1
+                case .afterCR:
+                    if byte == lf {
+                        state = .lineStart
+                        i += 1
+                    } else {
+                        defects.bareCarriageReturn = true
+                        state = .midLine
+                        if byte == cr { state = .afterCR; i += 1 }
+                    }
+                }
+            }
+        }
+
+        if case .dataEnd = result {
+            // The slice before the terminator was handed out on an earlier call (the scan stops at a
+            // line-start dot while bytes are pending), so nothing is pending here.
+            buffer.moveReaderIndex(to: i)
+            mode = .commands
+            dataState = .lineStart
+            self.defects = DataDefects()
+            return result
+        }
+        let sliceEnd = undecidedFrom ?? i
+        if let undecidedFrom {
+            // Keep the dot (and CR) in the buffer and look at them again when more bytes come.
+            state = .lineStart
+            i = undecidedFrom
+        }
+        dataState = state
+        dataLineLength = lineLength
+        self.defects = defects
+        if sliceEnd > sliceStart {
+            let chunk = buffer.getSlice(at: sliceStart, length: sliceEnd - sliceStart)!
+            buffer.moveReaderIndex(to: i)
+            return .dataChunk(chunk)
+        }
+        buffer.moveReaderIndex(to: i)
+        return nil
+    }
+}

@@ -1,0 +1,23 @@
+/// Named limits of the protocol engine, each with the reason for its default.
+/// Every one can be changed from the config directory (file name in brackets).
+public struct SMTPLimits: Sendable, Hashable {
+    /// Longest command line, CRLF included. RFC 5321 §4.5.3.1.4 sets 512 octets. [`max_line_length`]
+    public var maxCommandLineLength: Int = 512
+    /// Longest line inside DATA. RFC 5321 §4.5.3.1.6 sets 1000 octets for text lines; real mail
+    /// breaks that often, so we accept ten times more before refusing the message. [`max_data_line_length`]
+    public var maxDataLineLength: Int = 10_000
+    /// Recipients per transaction. RFC 5321 §4.5.3.1.8 requires at least 100. [`max_rcpt`]
+    public var maxRecipients: Int = 100
+    /// Message size in octets; 0 means unlimited, as in qmail. [`databytes`]
+    public var maxMessageSize: Int = 0
+    /// Seconds to wait for the client between commands and inside DATA; qpsmtpd's default. [`timeout`]
+    public var idleTimeoutSeconds: Int = 1200
+    /// Most octets of a header block kept in memory for plugins to read. [`max_header_size`]
+    public var maxHeaderSize: Int = 1_048_576
+    /// Message bytes held in memory before the spool moves to a file. [`size_threshold`]
+    public var spoolMemoryThreshold: Int = 65_536
+    /// Commands in a session before we stop listening: a loop guard, not a policy. [`max_commands`]
+    public var maxCommandsPerSession: Int = 10_000
+
+    public init() {}
+}

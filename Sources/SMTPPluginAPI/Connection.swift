@@ -1,0 +1,112 @@
+import SMTPCore
+import Synchronization
+
+/// One client connection, as plugins see it. The session task owns it; hooks read and change it.
+/// State sits behind a lock because a hook that overran its timeout may still hold a reference.
+public final class Connection: Sendable {
+    /// Short id that every log line of this connection carries.
+    public let id: String
+    public let remoteIP: String
+    public let remotePort: Int
+    public let localIP: String
+    public let localPort: Int
+
+    public enum Greeting: String, Sendable { case helo, ehlo }
+
+    struct State: Sendable {
+        var remoteHost: String?
+        var remoteInfo: String?
+        var hello: Greeting?
+        var helloHost: String?
+        var relayClient = false
+        var tlsCipher: String?
+        var authUser: String?
+        var authMechanism: String?
+        var notes = Notes()
+        var extraCapabilities: [String] = []
+    }
+
+    private let state: Mutex<State>
+
+    public init(id: String, remoteIP: String, remotePort: Int, localIP: String, localPort: Int, remoteHost: String? = nil, remoteInfo: String? = nil) {
+        self.id = id
+        self.remoteIP = remoteIP
+        self.remotePort = remotePort
+        self.localIP = localIP
+        self.localPort = localPort
+        self.state = Mutex(State(remoteHost: remoteHost, remoteInfo: remoteInfo))
+    }
+
+    /// The client's name from reverse DNS or `TCPREMOTEHOST`, if known.
+    public var remoteHost: String? {
+        get { state.withLock { $0.remoteHost } }
+        set { state.withLock { $0.remoteHost = newValue } }
+    }
+
+    /// How the Received header names the client: `TCPREMOTEINFO@host`, the host, or `[ip]`.
+    public var remoteInfo: String {
+        get { state.withLock { $0.remoteInfo ?? $0.remoteHost ?? "[\(remoteIP)]" } }
+        set { state.withLock { $0.remoteInfo = newValue } }
+    }
+
+    /// HELO or EHLO, once a greeting has succeeded.
+    public var hello: Greeting? {
+        get { state.withLock { $0.hello } }
+        set { state.withLock { $0.hello = newValue } }
+    }
+
+    public var helloHost: String? {
+        get { state.withLock { $0.helloHost } }
+        set { state.withLock { $0.helloHost = newValue } }
+    }
+
+    /// Whether this client may relay (set by `relay`, by a successful AUTH, ...).
+    public var isRelayClient: Bool {
+        get { state.withLock { $0.relayClient } }
+        set { state.withLock { $0.relayClient = newValue } }
+    }
+
+    /// The negotiated cipher suite when TLS is active.
+    public var tlsCipher: String? {
+        get { state.withLock { $0.tlsCipher } }
+        set { state.withLock { $0.tlsCipher = newValue } }
+    }
+
+    public var isTLS: Bool { tlsCipher != nil }
+
+    public var authUser: String? {
+        get { state.withLock { $0.authUser } }
+        set { state.withLock { $0.authUser = newValue } }
+    }
+
+    public var authMechanism: String? {
+        get { state.withLock { $0.authMechanism } }
+        set { state.withLock { $0.authMechanism = newValue } }
+    }
+
+    public subscript<Value>(note key: NoteKey<Value>) -> Value? {
+        get { state.withLock { $0.notes[key] } }
+        set { state.withLock { $0.notes[key] = newValue } }
+    }
+
+    /// Adds a line to the EHLO reply being built; only meaningful inside an `ehlo` hook.
+    public func advertise(_ capability: String) {
+        state.withLock { $0.extraCapabilities.append(capability) }
+    }
+
+    /// The capabilities plugins added during the current EHLO; the session reads and clears them.
+    public func takeAdvertisedCapabilities() -> [String] {
+        state.withLock { state in
+            defer { state.extraCapabilities = [] }
+            return state.extraCapabilities
+        }
+    }
+
+    /// Forgets the greeting and the notes that depend on it (RFC 3207 §4.2 after STARTTLS).
+    public func forgetGreeting() {
+        state.withLock {
+            $0.hello = nil
+            $0.helloHost = nil
+        }
+    }
+}

@@ -1,0 +1,58 @@
+public import Logging
+
+/// A plugin: made once at start-up from its `config/plugins` line, then asked at the hooks it registers.
+///
+///     struct QuitFortune: SMTPPlugin {
+///         init(context: PluginContext) throws {}
+///         func register(into hooks: inout HookRegistry) {
+///             hooks.onQuit { conn in .done(SMTPReply(221, .ok, "Bye")) }
+///         }
+///     }
+public protocol SMTPPlugin: Sendable {
+    init(context: PluginContext) throws
+    func register(into hooks: inout HookRegistry)
+}
+
+/// What a plugin is made from.
+public struct PluginContext: Sendable {
+    /// The name as written in `config/plugins`, with any `:N` instance suffix (`relay:0`).
+    public var instanceName: String
+    public var arguments: PluginArguments
+    public var config: any ConfigStore
+    /// Labelled with the plugin's name.
+    public var logger: Logger
+    public var services: PluginServices
+
+    public init(instanceName: String, arguments: PluginArguments, config: any ConfigStore, logger: Logger, services: PluginServices) {
+        self.instanceName = instanceName
+        self.arguments = arguments
+        self.config = config
+        self.logger = logger
+        self.services = services
+    }
+}
+
+/// Runs blocking work (file syncs, subprocess waits) away from the threads that run sessions.
+public protocol BlockingWorkRunner: Sendable {
+    func run<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result
+}
+
+/// Runs the work in place; for tests and tools.
+public struct InlineBlockingWorkRunner: BlockingWorkRunner {
+    public init() {}
+    public func run<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
+        try work()
+    }
+}
+
+/// Services the engine hands to plugins, so plugins never reach for NIO themselves.
+public struct PluginServices: Sendable {
+    public var blocking: any BlockingWorkRunner
+    /// This server's name (config `me`).
+    public var hostName: String
+
+    public init(blocking: any BlockingWorkRunner = InlineBlockingWorkRunner(), hostName: String) {
+        self.blocking = blocking
+        self.hostName = hostName
+    }
+}

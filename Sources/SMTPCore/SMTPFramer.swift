@@ -134,7 +134,7 @@ public struct SMTPFramer: Sendable {
     }
 
     /// DATA, BDAT and STARTTLS are the lines after which the next bytes may not be commands.
-    static func changesReadingMode(_ line: ByteBuffer) -> Bool {
+    public static func changesReadingMode(_ line: ByteBuffer) -> Bool {
         let view = line.readableBytesView
         func verbIs(_ word: StaticString) -> Bool {
             let n = word.utf8CodeUnitCount

@@ -36,6 +36,11 @@ public struct HookVerdict: Sendable, Hashable {
     public var plugin: String
     public var hook: HookPoint
     public var result: HookResult
+    public init(plugin: String, hook: HookPoint, result: HookResult) {
+        self.plugin = plugin
+        self.hook = hook
+        self.result = result
+    }
 }
 
 /// One call of a hook.

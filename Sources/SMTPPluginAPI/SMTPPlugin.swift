@@ -9,6 +9,8 @@ public import Logging
 ///         }
 ///     }
 public protocol SMTPPlugin: Sendable {
+    /// The hooks `register(into:)` uses, for `qpsmtpd plugins` and the docs.
+    static var registeredHooks: [HookPoint] { get }
     init(context: PluginContext) throws
     func register(into hooks: inout HookRegistry)
 }

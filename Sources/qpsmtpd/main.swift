@@ -1,1 +1,3 @@
-print("hi")
+import SMTPDaemon
+
+try await SMTPDaemon.run(plugins: .builtIn)

@@ -1,0 +1,19 @@
+import ArgumentParser
+import SMTPPluginAPI
+import SMTPServer
+
+struct CheckConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Load the config directory and every plugin, report problems, exit non-zero on any.")
+
+    @OptionGroup var config: ConfigOptions
+
+    func run() async throws {
+        let setup = DaemonSetup.load(configDirectory: config.directory, plugins: SMTPDaemon.plugins, processEnvironment: ProcessEnvironment.current)
+        for warning in setup.warnings { printError("warning: \(warning)") }
+        for error in setup.errors { printError("error: \(error)") }
+        guard setup.errors.isEmpty else { throw ExitCode(1) }
+        print("config OK: \(setup.config.entries("plugins").count) plugin line(s), me=\(setup.environment.settings.hostName)")
+    }
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import SMTPPluginAPI
+import SMTPServer
+
+/// Everything a running daemon is made of, loaded from the config directory.
+public struct DaemonSetup: Sendable {
+    public var config: DirectoryConfigStore
+    public var environment: SessionEnvironment
+    /// Problems that stop start-up.
+    public var errors: [ConfigError]
+    /// Things worth saying that do not stop start-up.
+    public var warnings: [String]
+
+    /// Reads config, creates the spool directory, and loads the plugins.
+    public static func load(configDirectory: String?, plugins: PluginRegistry, processEnvironment: [String: String]) -> DaemonSetup {
+        let config = DirectoryConfigStore.standard(explicitDirectory: configDirectory, environment: processEnvironment)
+        let home = processEnvironment["HOME"] ?? "/tmp"
+        let settings = SessionSettings(config: config, defaultHostName: hostName(), defaultSpoolDirectory: home + "/tmp/")
+        let level = QpsmtpdLogLevel.swiftLogLevel(config.integer("loglevel") ?? 4)
+        var logger = Logger(label: "qpsmtpd")
+        logger.logLevel = level
+
+        var errors: [ConfigError] = []
+        var warnings: [String] = []
+        if let problem = prepareSpoolDirectory(settings.spoolDirectory) {
+            errors.append(ConfigError(file: config.location(of: "spool_dir") ?? "spool_dir", line: 1, message: problem))
+        }
+        if config.location(of: "plugins") == nil {
+            warnings.append("no 'plugins' file in \(config.searchPath.joined(separator: ", ")): every recipient will be refused")
+        }
+        let services = PluginServices(blocking: ThreadPoolBlockingRunner(), hostName: settings.hostName)
+        let (hooks, pluginErrors) = PluginLoader(registry: plugins, config: config, services: services, logger: logger).load()
+        errors += pluginErrors
+        if errors.isEmpty && !hooks.has(.queue) {
+            warnings.append("no queue plugin loaded: messages will be refused with 451")
+        }
+        LogRouter.shared.setPluginLoggers(hooks.loggers.map(\.handler))
+        return DaemonSetup(config: config, environment: SessionEnvironment(settings: settings, hooks: hooks, logger: logger), errors: errors, warnings: warnings)
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Creates the spool directory (mode 0700) if needed and checks we can write there.
+    static func prepareSpoolDirectory(_ path: String) -> String? {
+        var partial = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            partial += "/" + component
+            if mkdir(partial, 0o700) != 0 && errno != EEXIST {
+                return "cannot create spool directory \(partial): \(String(cString: strerror(errno)))"
+            }
+        }
+        if access(path, W_OK | X_OK) != 0 {
+            return "spool directory \(path) is not writable: \(String(cString: strerror(errno)))"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,70 @@
+import Logging
+import SMTPPluginAPI
+
+/// A problem in the config directory, pointing at the file and line.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int
+    public var message: String
+
+    public var description: String { "\(file):\(line): \(message)" }
+}
+
+/// Builds the hook registry from `config/logging` and `config/plugins`, in file order.
+public struct PluginLoader: Sendable {
+    public var registry: PluginRegistry
+    public var config: any ConfigStore
+    public var services: PluginServices
+    public var logger: Logger
+
+    public init(registry: PluginRegistry, config: any ConfigStore, services: PluginServices, logger: Logger) {
+        self.registry = registry
+        self.config = config
+        self.services = services
+        self.logger = logger
+    }
+
+    /// Loads every plugin line, collecting all problems rather than stopping at the first.
+    public func load() -> (hooks: HookRegistry, errors: [ConfigError]) {
+        var hooks = HookRegistry()
+        var errors: [ConfigError] = []
+        // Logging plugins come first, so the others' start-up messages reach them (qpsmtpd does the same).
+        for line in config.entries("logging") + config.entries("plugins") {
+            do {
+                try load(line, into: &hooks)
+            } catch let error as ConfigError {
+                errors.append(error)
+            } catch {
+                errors.append(ConfigError(file: line.file, line: line.lineNumber, message: "\(error)"))
+            }
+        }
+        return (hooks, errors)
+    }
+
+    private func load(_ line: ConfigLine, into hooks: inout HookRegistry) throws {
+        // qpsmtpd refuses anything but printable ASCII in a plugins line.
+        guard line.text.unicodeScalars.allSatisfy({ ($0.value >= 0x20 && $0.value < 0x7F) || $0 == "\t" }) else {
+            throw ConfigError(file: line.file, line: line.lineNumber, message: "unsafe characters in config line")
+        }
+        let words = line.text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard let instanceName = words.first else { return }
+        // `name:N` loads another instance of the same plugin.
+        let baseName = instanceName.split(separator: ":", maxSplits: 1).first.map(String.init) ?? instanceName
+        guard let type = registry.type(named: baseName) else {
+            throw ConfigError(file: line.file, line: line.lineNumber, message: "unknown plugin '\(baseName)' (run 'qpsmtpd plugins' for the list)")
+        }
+        var pluginLogger = logger
+        pluginLogger[metadataKey: "plugin"] = "\(instanceName)"
+        let context = PluginContext(
+            instanceName: instanceName, arguments: PluginArguments(Array(words.dropFirst())),
+            config: config, logger: pluginLogger, services: services)
+        let plugin: any SMTPPlugin
+        do {
+            plugin = try type.init(context: context)
+        } catch {
+            throw ConfigError(file: line.file, line: line.lineNumber, message: "plugin '\(instanceName)': \(error)")
+        }
+        hooks.currentPlugin = instanceName
+        plugin.register(into: &hooks)
+    }
+}

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import SMTPPluginAPI
+import SMTPServer
+import Logging
+import NIOCore
+import SMTPServer
+import ServiceLifecycle
+import UnixSignals
+import Synchronization
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the daemon: listen, and run one session per connection (the default).")
+
+    @OptionGroup var config: ConfigOptions
+
+    @Option(name: .customLong("listen"), help: ArgumentHelp("Address to listen on; repeat for several. Port 0 picks a free port.", valueName: "host:port"))
+    var listen: [String] = []
+
+    @Option(help: "Most connections at once (config max_connections; default 1000). 0 = no limit.")
+    var maxConnections: Int?
+
+    @Option(help: "Most connections from one address (config max_connections_per_ip; default 20). 0 = no limit.")
+    var maxPerIP: Int?
+
+    @Option(help: "After binding, switch to this user (and its group).")
+    var user: String?
+
+    @Option(help: "Seconds that sessions get to finish after SIGTERM/SIGINT before they are cut off.")
+    var shutdownGrace: Int = 30
+
+    func run() async throws {
+        let setup = DaemonSetup.load(configDirectory: config.directory, plugins: SMTPDaemon.plugins, processEnvironment: ProcessEnvironment.current)
+        let logger = setup.environment.logger
+        for warning in setup.warnings { logger.warning("\(warning)") }
+        guard setup.errors.isEmpty else {
+            for error in setup.errors { printError("\(error)") }
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        let addresses = try (listen.isEmpty ? ["127.0.0.1:2525"] : listen).map(ListenAddress.parse)
+        let limiter = ConnectionLimiter(
+            maxConnections: maxConnections ?? setup.config.integer("max_connections") ?? 1000,
+            maxPerIP: maxPerIP ?? setup.config.integer("max_connections_per_ip") ?? 20)
+        let environment = setup.environment
+        let boundCount = Atomic<Int>(0)
+        let user = self.user
+        let listeners = addresses.map { address in
+            SMTPListener(host: address.host, port: address.port, limiter: limiter, environment: { environment }) { bound in
+                printError("listening on \(ListenAddress.describe(bound))")
+                // Privileges go once every port is bound, so port 25 works from root.
+                if boundCount.add(1, ordering: .relaxed).newValue == addresses.count, let user {
+                    do { try Privileges.drop(to: user) } catch {
+                        printError("cannot switch to user \(user): \(error)")
+                        Glibc.exit(77)
+                    }
+                }
+            }
+        }
+        var configuration = ServiceGroupConfiguration(
+            services: listeners.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: logger)
+        // Past the grace period, sessions still open are cancelled.
+        configuration.maximumGracefulShutdownDuration = Duration.seconds(shutdownGrace)
+        try await ServiceGroup(configuration: configuration).run()
+        logger.notice("stopped")
+    }
+}
+
+/// `host:port`, `[v6]:port` or `:port`.
+struct ListenAddress {
+    var host: String
+    var port: Int
+
+    static func parse(_ text: String) throws -> ListenAddress {
+        var host = "0.0.0.0"
+        var portText = text
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = String(text[text.index(after: text.startIndex)..<close])
+            portText = String(text[text.index(after: close)...].dropFirst())
+        } else if let colon = text.lastIndex(of: ":") {
+            if colon != text.startIndex { host = String(text[..<colon]) }
+            portText = String(text[text.index(after: colon)...])
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            throw ValidationError("--listen wants host:port, got '\(text)'")
+        }
+        return ListenAddress(host: host, port: port)
+    }
+
+    static func describe(_ address: SocketAddress) -> String {
+        let ip = address.ipAddress ?? "?"
+        return ip.contains(":") ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)"
+    }
+}
+
+func printError(_ line: String) {
+    var bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+enum ProcessEnvironment {
+    static var current: [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}
+
+enum Privileges {
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
+    static func drop(to user: String) throws {
+        guard let entry = getpwnam(user) else { throw Failure(description: "no such user") }
+        let uid = entry.pointee.pw_uid, gid = entry.pointee.pw_gid
+        guard setgroups(0, nil) == 0 || getuid() != 0, setgid(gid) == 0, setuid(uid) == 0 else {
+            throw Failure(description: String(cString: strerror(errno)))
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+import SMTPCore
+import SMTPPluginAPI
+
+/// The seam between NIO and the async session: `configure` runs on the event loop when a channel
+/// opens, `run` drives the session in a task.
+public enum ChannelSession {
+    public typealias AsyncSMTPChannel = NIOAsyncChannel<SMTPInboundPart, SMTPOutboundPart>
+
+    /// Adds the idle timer and the SMTP codec, and wraps the channel for async use.
+    public static func configure(_ channel: any Channel, limits: SMTPLimits) throws -> AsyncSMTPChannel {
+        try channel.pipeline.syncOperations.addHandlers([
+            IdleStateHandler(readTimeout: .seconds(Int64(limits.idleTimeoutSeconds))),
+            SMTPServerCodec(limits: limits),
+        ])
+        return try AsyncSMTPChannel(wrappingChannelSynchronously: channel)
+    }
+
+    /// Runs one session on a configured channel until it ends, then closes the channel.
+    public static func run(_ channel: AsyncSMTPChannel, connection: Connection, environment: SessionEnvironment) async {
+        let underlying = channel.channel
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                let session = SMTPSession(environment: environment, connection: connection, sink: WriterSink(writer: outbound))
+                var iterator = inbound.makeAsyncIterator()
+                try await withGracefulShutdownNotice(channel: underlying) {
+                    await session.run(inbound: &iterator)
+                }
+            }
+        } catch {
+            environment.logger.debug("session \(connection.id) closed with error: \(error)")
+        }
+    }
+
+    /// Sends one final reply and closes, for connections refused before a session starts.
+    public static func refuse(_ channel: AsyncSMTPChannel, reply: SMTPReply) async {
+        try? await channel.executeThenClose { _, outbound in
+            try await outbound.write(SMTPOutboundPart(reply, then: .close))
+        }
+    }
+
+    struct WriterSink: SMTPReplySink {
+        let writer: NIOAsyncChannelOutboundWriter<SMTPOutboundPart>
+        func send(_ parts: [SMTPOutboundPart]) async throws {
+            try await writer.write(contentsOf: parts)
+        }
+    }
+}

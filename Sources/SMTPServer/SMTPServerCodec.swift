@@ -1,0 +1,105 @@
+import NIOCore
+import NIOPosix
+import SMTPCore
+
+/// Frames client bytes into `SMTPInboundPart`s and encodes replies, switching between command and
+/// message framing when the session's reply says so. It runs on the event loop; the session runs
+/// in a task and talks to it only through the parts it reads and the replies it writes.
+public final class SMTPServerCodec: ChannelDuplexHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = SMTPInboundPart
+    public typealias OutboundIn = SMTPOutboundPart
+    public typealias OutboundOut = ByteBuffer
+
+    private var framer: SMTPFramer
+    /// A read was asked for while the framer waited for a decision; issue it once framing resumes.
+    private var readPending = false
+    /// Bytes allowed to pile up while the framer waits for the session's decision.
+    private let maxBufferedWhilePaused: Int
+
+    public init(limits: SMTPLimits) {
+        framer = SMTPFramer(maxCommandLineLength: limits.maxCommandLineLength, maxDataLineLength: limits.maxDataLineLength)
+        maxBufferedWhilePaused = max(65_536, limits.maxCommandLineLength * 4)
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        framer.append(unwrapInboundIn(data))
+        deliverFrames(context: context)
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        context.fireChannelRead(wrapInboundOut(.batchEnd))
+        context.fireChannelReadComplete()
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            context.fireChannelRead(wrapInboundOut(.idleTimeout))
+            context.fireChannelRead(wrapInboundOut(.batchEnd))
+            context.fireChannelReadComplete()
+            return
+        }
+        if event is SMTPShutdownRequest {
+            context.fireChannelRead(wrapInboundOut(.shutdownRequested))
+            context.fireChannelRead(wrapInboundOut(.batchEnd))
+            context.fireChannelReadComplete()
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let part = unwrapOutboundIn(data)
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        part.reply.write(to: &buffer)
+        switch part.then {
+        case .continue:
+            context.write(wrapOutboundOut(buffer), promise: promise)
+        case .close:
+            context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+                promise?.succeed()
+            }
+        case .readMessage, .readCommands:
+            context.write(wrapOutboundOut(buffer), promise: promise)
+            if part.then == .readMessage { framer.enterDataMode() } else { framer.resumeCommands() }
+            // Frames that were waiting behind the pause go to the session now, as a batch of their own.
+            if deliverFrames(context: context) {
+                context.fireChannelRead(wrapInboundOut(.batchEnd))
+                context.fireChannelReadComplete()
+            }
+            if readPending {
+                readPending = false
+                context.read()
+            }
+        }
+    }
+
+    public func read(context: ChannelHandlerContext) {
+        // Backpressure while paused: stop reading once enough is buffered, so a client that
+        // streams its message before our 354 cannot make us hold it all.
+        if framer.mode == .awaitingDecision && framer.bufferedByteCount >= maxBufferedWhilePaused {
+            readPending = true
+            return
+        }
+        context.read()
+    }
+
+    /// Hands every complete frame to the session; true if any was handed over.
+    @discardableResult
+    private func deliverFrames(context: ChannelHandlerContext) -> Bool {
+        var delivered = false
+        while let event = framer.next() {
+            delivered = true
+            switch event {
+            case .commandLine(let line): context.fireChannelRead(wrapInboundOut(.command(line)))
+            case .commandLineTooLong: context.fireChannelRead(wrapInboundOut(.commandLineTooLong))
+            case .dataChunk(let chunk): context.fireChannelRead(wrapInboundOut(.dataChunk(chunk)))
+            case .dataEnd(let defects): context.fireChannelRead(wrapInboundOut(.dataEnd(defects)))
+            }
+        }
+        return delivered
+    }
+}
+
+extension SMTPOutboundPart.Then: Equatable {}

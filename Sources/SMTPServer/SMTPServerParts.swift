@@ -1,0 +1,45 @@
+import NIOCore
+import SMTPCore
+
+/// What the codec hands the session: framed input and the events that matter to SMTP.
+public enum SMTPInboundPart: Sendable {
+    /// A command line, line end removed.
+    case command(ByteBuffer)
+    /// A command line longer than the limit was thrown away.
+    case commandLineTooLong
+    case dataChunk(ByteBuffer)
+    case dataEnd(SMTPFramer.DataDefects)
+    /// The end of what one read delivered: the moment to send the replies collected so far
+    /// (RFC 2920: replies to a pipelined group may go out together).
+    case batchEnd
+    /// The client said nothing for the configured time.
+    case idleTimeout
+    /// The daemon is shutting down: finish the transaction in flight, then say goodbye.
+    case shutdownRequested
+}
+
+/// What the session hands the codec: a reply, and how the bytes after it must be read.
+public struct SMTPOutboundPart: Sendable {
+    public enum Then: Sendable {
+        case `continue`
+        /// The reply was 354: message bytes follow.
+        case readMessage
+        /// A command that paused framing (DATA, BDAT, STARTTLS) was refused: commands follow.
+        case readCommands
+        /// Close the connection once the reply is written.
+        case close
+    }
+
+    public var reply: SMTPReply
+    public var then: Then
+
+    public init(_ reply: SMTPReply, then: Then = .continue) {
+        self.reply = reply
+        self.then = then
+    }
+}
+
+/// Sent down the pipeline to ask a session to end at the next safe point.
+public struct SMTPShutdownRequest: Sendable {
+    public init() {}
+}

@@ -1,0 +1,32 @@
+import Logging
+import SMTPCore
+import SMTPPluginAPI
+import Synchronization
+
+/// Everything sessions share: settings, the plugins' hooks, the logger. Swapped whole on reload.
+public struct SessionEnvironment: Sendable {
+    public var settings: SessionSettings
+    public var hooks: HookRunner
+    public var logger: Logger
+
+    public init(settings: SessionSettings, hooks: HookRegistry, logger: Logger) {
+        self.settings = settings
+        self.hooks = HookRunner(registry: hooks, timeout: settings.hookTimeout, logger: logger)
+        self.logger = logger
+    }
+}
+
+/// Short, unique-per-process ids for connections and transactions, for logs.
+enum SessionIDs {
+    private static let counter = Atomic<UInt64>(0)
+    private static let prefix = String(UInt64(UInt32.random(in: 0...UInt32.max)), radix: 36)
+
+    static func next() -> String {
+        "\(prefix).\(String(counter.add(1, ordering: .relaxed).newValue, radix: 36))"
+    }
+}
+
+/// Where a session sends its replies; the NIO writer in production.
+public protocol SMTPReplySink: Sendable {
+    func send(_ parts: [SMTPOutboundPart]) async throws
+}

@@ -1,0 +1,53 @@
+import SMTPCore
+import SMTPPluginAPI
+
+/// The config-derived facts a session needs, read once per (re)load instead of per command.
+public struct SessionSettings: Sendable {
+    public static let version = "0.1.0"
+
+    /// Config `me`: our name in the greeting, HELO reply, Received and QUIT.
+    public var hostName: String
+    /// Config `smtpgreeting`, replacing the greeting text.
+    public var greeting: String?
+    public var limits: SMTPLimits
+    /// Config `spool_dir`.
+    public var spoolDirectory: String
+    /// How long one plugin may take at one hook. Config `plugin_timeout` (seconds).
+    public var hookTimeout: Duration
+
+    public init(hostName: String, greeting: String? = nil, limits: SMTPLimits = SMTPLimits(), spoolDirectory: String, hookTimeout: Duration = .seconds(120)) {
+        self.hostName = hostName
+        self.greeting = greeting
+        self.limits = limits
+        self.spoolDirectory = spoolDirectory
+        self.hookTimeout = hookTimeout
+    }
+
+    /// Reads the qmail-style files; missing files keep the defaults.
+    public init(config: any ConfigStore, defaultHostName: String, defaultSpoolDirectory: String) {
+        var limits = SMTPLimits()
+        if let v = config.integer("max_line_length"), v >= 512 { limits.maxCommandLineLength = v }
+        if let v = config.integer("max_data_line_length"), v >= 0 { limits.maxDataLineLength = v == 0 ? Int.max : v }
+        if let v = config.integer("max_rcpt"), v > 0 { limits.maxRecipients = v }
+        if let v = config.integer("databytes"), v >= 0 { limits.maxMessageSize = v }
+        // qmail's timeoutsmtpd takes precedence between commands; one idle timeout serves both here.
+        if let v = config.integer("timeoutsmtpd") ?? config.integer("timeout"), v > 0 { limits.idleTimeoutSeconds = v }
+        if let v = config.integer("max_header_size"), v > 0 { limits.maxHeaderSize = v }
+        if let v = config.integer("size_threshold"), v >= 0 { limits.spoolMemoryThreshold = v }
+        if let v = config.integer("max_commands"), v > 0 { limits.maxCommandsPerSession = v }
+        self.init(
+            hostName: config.value("me") ?? defaultHostName,
+            greeting: config.value("smtpgreeting"),
+            limits: limits,
+            spoolDirectory: config.value("spool_dir") ?? defaultSpoolDirectory,
+            hookTimeout: .seconds(config.integer("plugin_timeout").flatMap { $0 > 0 ? $0 : nil } ?? 120))
+    }
+
+    /// The 220 line: config `smtpgreeting` (with ESMTP added when missing) or qpsmtpd's text.
+    public var greetingText: String {
+        if let greeting {
+            return greeting.contains("ESMTP") ? greeting : greeting + " ESMTP"
+        }
+        return "\(hostName) ESMTP qpsmtpd \(Self.version) ready; send us your mail, but not your spam."
+    }
+}

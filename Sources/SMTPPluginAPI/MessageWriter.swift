@@ -1,0 +1,98 @@
+/// Writes a message as queue backends want it: the header block, then the body from the spool,
+/// with every line ended the chosen way (qmail-queue and Maildir want LF, SMTP wants CRLF).
+///
+/// `MessageHeader.parse` leaves the body starting at the blank line that separated it, or at the
+/// first line that was not a header field. In the second case the writer puts a blank line in
+/// front of it, so that line is not read as part of the header once the header is written out.
+public enum MessageWriter {
+    public enum LineEnding: Sendable {
+        case lf, crlf
+
+        public var string: String { self == .lf ? "\n" : "\r\n" }
+        var bytes: [UInt8] { self == .lf ? [0x0A] : [0x0D, 0x0A] }
+    }
+
+    /// Hands `header`, then the body of `message` from its `bodyOffset`, to `sink` in chunks.
+    /// Line ends in the body (CRLF or a bare LF) become `lineEnding`; a lone CR is kept.
+    public static func write(
+        header: MessageHeader,
+        body message: SpooledMessage?,
+        lineEnding: LineEnding,
+        to sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var headerBytes = Array(header.serialized(lineEnding: lineEnding.string).utf8)
+        try headerBytes.withUnsafeBytes { try sink($0) }
+        headerBytes = []
+
+        var converter = BodyConverter(ending: lineEnding.bytes)
+        var out: [UInt8] = []
+        if let message {
+            try message.read(from: message.bodyOffset) { chunk in
+                out.removeAll(keepingCapacity: true)
+                out.reserveCapacity(chunk.count + chunk.count / 32 + 2)
+                for byte in chunk { converter.feed(byte, into: &out) }
+                try out.withUnsafeBytes { try sink($0) }
+            }
+        }
+        out.removeAll(keepingCapacity: true)
+        converter.finish(into: &out)
+        if !out.isEmpty { try out.withUnsafeBytes { try sink($0) } }
+    }
+
+    /// The whole message as bytes; for small messages and tests.
+    public static func bytes(header: MessageHeader, body: SpooledMessage?, lineEnding: LineEnding) throws -> [UInt8] {
+        var out: [UInt8] = []
+        try write(header: header, body: body, lineEnding: lineEnding) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// Rewrites line ends one byte at a time, remembering a CR that may be half of a CRLF split
+    /// across chunks, and whether the body has started with its blank separator line.
+    private struct BodyConverter {
+        let ending: [UInt8]
+        var atBodyStart = true
+        var pendingCR = false
+
+        mutating func feed(_ byte: UInt8, into out: inout [UInt8]) {
+            if pendingCR {
+                pendingCR = false
+                if byte == 0x0A {
+                    lineBreak(into: &out)
+                    return
+                }
+                content(0x0D, into: &out)
+            }
+            switch byte {
+            case 0x0D: pendingCR = true
+            case 0x0A: lineBreak(into: &out)
+            default: content(byte, into: &out)
+            }
+        }
+
+        mutating func finish(into out: inout [UInt8]) {
+            if pendingCR {
+                pendingCR = false
+                content(0x0D, into: &out)
+            }
+            // A message with no body still gets the line that ends its header block.
+            if atBodyStart {
+                atBodyStart = false
+                out += ending
+            }
+        }
+
+        private mutating func lineBreak(into out: inout [UInt8]) {
+            atBodyStart = false
+            out += ending
+        }
+
+        private mutating func content(_ byte: UInt8, into out: inout [UInt8]) {
+            if atBodyStart {
+                // The body begins with text, not the separator line: supply the separator.
+                atBodyStart = false
+                out += ending
+            }
+            out.append(byte)
+        }
+    }
+}

@@ -8,7 +8,7 @@ import SMTPPluginAPI
 /// `logging/warn [loglevel]`: writes log records at or below its level (default 4, LOGWARN) to
 /// stderr as `<pid> [<connection>] (<hook>) <plugin>: <message>`.
 public struct WarnLogger: SMTPPlugin {
-    static let registeredHooks: [HookPoint] = [.logging]
+    public static let registeredHooks: [HookPoint] = [.logging]
 
     private static let levelNames = ["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]
 

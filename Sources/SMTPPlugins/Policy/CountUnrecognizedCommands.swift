@@ -3,7 +3,7 @@ import SMTPPluginAPI
 
 /// `count_unrecognized_commands N`: closes the connection at the Nth unrecognized command (default 4).
 public struct CountUnrecognizedCommands: SMTPPlugin {
-    static let registeredHooks: [HookPoint] = [.unrecognizedCommand]
+    public static let registeredHooks: [HookPoint] = [.unrecognizedCommand]
 
     private let limit: Int
     private let logger: Logger

@@ -4,7 +4,7 @@ import SMTPPluginAPI
 /// `dont_require_anglebrackets`: accepts `MAIL FROM:user@host` and `RCPT TO:user@host` from broken
 /// clients by adding the brackets before the path is parsed; costs the client 2 karma.
 public struct DontRequireAngleBrackets: SMTPPlugin {
-    static let registeredHooks: [HookPoint] = [.mailPre, .rcptPre]
+    public static let registeredHooks: [HookPoint] = [.mailPre, .rcptPre]
 
     private let logger: Logger
 

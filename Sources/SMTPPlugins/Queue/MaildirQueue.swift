@@ -13,7 +13,7 @@ import Synchronization
 /// recipient goes to `dir/<pattern>`. Each copy is written to `tmp/`, synced, and linked into
 /// `new/`, whose directory is synced too, before we answer 250.
 public struct MaildirQueue: SMTPPlugin {
-    static let registeredHooks: [HookPoint] = [.queue]
+    public static let registeredHooks: [HookPoint] = [.queue]
 
     private let directory: String
     private let subdirPattern: String?

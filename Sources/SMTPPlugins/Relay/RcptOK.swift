@@ -6,7 +6,7 @@ import SMTPPluginAPI
 /// whitelisted hosts or senders may send anywhere; everyone else only to our own domains
 /// (`me`, `rcpthosts`, `morercpthosts`). Never declines, so it belongs last among rcpt plugins.
 public struct RcptOK: SMTPPlugin {
-    static let registeredHooks: [HookPoint] = [.rcpt]
+    public static let registeredHooks: [HookPoint] = [.rcpt]
 
     private let logger: Logger
     /// Lowercased exact host names.

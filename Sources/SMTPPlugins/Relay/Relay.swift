@@ -11,7 +11,7 @@ import SMTPPluginAPI
 /// `RELAYCLIENT` environment variable, `relayclients` and `morerelayclients` (in that order of
 /// precedence). With `only 1` it also answers every recipient: OK for relay clients, DENY otherwise.
 public struct Relay: SMTPPlugin {
-    static let registeredHooks: [HookPoint] = [.connect, .rcpt]
+    public static let registeredHooks: [HookPoint] = [.connect, .rcpt]
 
     private let name: String
     private let logger: Logger

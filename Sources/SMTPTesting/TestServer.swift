@@ -1,0 +1,61 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SMTPDaemon
+import SMTPPluginAPI
+import SMTPServer
+
+/// A real listener on 127.0.0.1 with an ephemeral port, configured from in-memory files, for
+/// testing the session and plugins through real sockets:
+///
+///     let server = try await TestServer.start(config: ["plugins": ["rcpt_ok"], "me": ["mx.test"]])
+///     defer { server.stop() }
+///     let client = try await server.connect()
+///     try await client.expect(220)
+public final class TestServer: Sendable {
+    public let port: Int
+    public let environment: SessionEnvironment
+    private let task: Task<Void, any Error>
+
+    private init(port: Int, environment: SessionEnvironment, task: Task<Void, any Error>) {
+        self.port = port
+        self.environment = environment
+        self.task = task
+    }
+
+    /// Loads `config` (file name → lines) with the given plugins and starts listening.
+    /// Plugin loading problems are thrown, not logged, so a test sees them.
+    public static func start(
+        config files: [String: [String]], plugins registry: PluginRegistry = .builtIn,
+        maxConnections: Int = 0, maxPerIP: Int = 0, logLevel: Logger.Level = .critical
+    ) async throws -> TestServer {
+        var files = files
+        if files["spool_dir"] == nil { files["spool_dir"] = [TemporaryDirectory.make(prefix: "spool")] }
+        let config = InMemoryConfigStore(files)
+        var logger = Logger(label: "qpsmtpd-test")
+        logger.logLevel = logLevel
+        let settings = SessionSettings(config: config, defaultHostName: "mx.test.example", defaultSpoolDirectory: files["spool_dir"]![0])
+        let services = PluginServices(blocking: ThreadPoolBlockingRunner(), hostName: settings.hostName)
+        let (hooks, errors) = PluginLoader(registry: registry, config: config, services: services, logger: logger).load()
+        if let first = errors.first { throw first }
+        let environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger)
+        let limiter = ConnectionLimiter(maxConnections: maxConnections, maxPerIP: maxPerIP)
+        let (bound, continuation) = AsyncStream.makeStream(of: Int.self)
+        let listener = SMTPListener(host: "127.0.0.1", port: 0, limiter: limiter, environment: { environment }) { address in
+            continuation.yield(address.port ?? 0)
+            continuation.finish()
+        }
+        let task = Task { try await listener.run() }
+        var iterator = bound.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw ClientError.closed }
+        return TestServer(port: port, environment: environment, task: task)
+    }
+
+    public func connect() async throws -> ScriptedSMTPClient {
+        try await ScriptedSMTPClient.connect(port: port)
+    }
+
+    public func stop() {
+        task.cancel()
+    }
+}

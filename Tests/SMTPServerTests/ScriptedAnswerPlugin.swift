@@ -1,0 +1,48 @@
+import SMTPCore
+import SMTPDaemon
+import SMTPPluginAPI
+
+/// `test/answer HOOK RESULT [message...]`: answers RESULT (ok, deny, denysoft, deny_disconnect,
+/// denysoft_disconnect, declined, throw, hang) at HOOK. Lets a test force any result at any hook.
+struct ScriptedAnswerPlugin: SMTPPlugin {
+    static let registeredHooks: [HookPoint] = HookPoint.allCases
+    struct Failure: Error {}
+
+    let hook: HookPoint
+    let answer: String
+    let message: String?
+
+    init(context: PluginContext) throws {
+        let words = context.arguments.words
+        guard words.count >= 2, let hook = HookPoint(rawValue: words[0]) else { throw PluginArgumentError("usage: HOOK RESULT [message]") }
+        self.hook = hook
+        answer = words[1]
+        message = words.count > 2 ? words.dropFirst(2).joined(separator: " ") : nil
+    }
+
+    func register(into hooks: inout HookRegistry) {
+        let answer = self.answer, message = self.message
+        hooks.register(hook) { _ in
+            switch answer {
+            case "ok": return .ok(message)
+            case "deny": return .deny(message)
+            case "denysoft": return .denySoft(message)
+            case "deny_disconnect": return .denyDisconnect(message)
+            case "denysoft_disconnect": return .denySoftDisconnect(message)
+            case "throw": throw Failure()
+            case "hang":
+                try await Task.sleep(for: .seconds(3600))
+                return .declined
+            default: return .declined
+            }
+        }
+    }
+}
+
+extension PluginRegistry {
+    static var testing: PluginRegistry {
+        var registry = PluginRegistry.builtIn
+        registry.register(ScriptedAnswerPlugin.self, as: "test/answer")
+        return registry
+    }
+}

@@ -291,6 +291,34 @@ func framerVector(_ vector: FramerVector) {
     }
 }
 
+/// Random inputs built from the bytes that matter to the framer: however they are cut, the frames
+/// and the bytes left over must be the same as when they arrive in one piece.
+@Test(arguments: 0..<20)
+func framerIgnoresHowBytesArrive(seed: Int) {
+    var generator = SplitMix64(state: UInt64(seed) &* 7919)
+    let alphabet = Array("..\r\r\n\nab DATA\r\n".utf8)
+    for _ in 0..<50 {
+        let length = Int.random(in: 0...60, using: &generator)
+        let bytes = Array("DATA\r\n".utf8) + (0..<length).map { _ in alphabet.randomElement(using: &generator)! }
+        func run(_ sizes: [Int]) -> ([Frame], Int) {
+            var driver = FramerDriver(maxCommandLineLength: 8, maxDataLineLength: 6)
+            var offset = 0
+            for size in sizes {
+                driver.feed(bytes[offset..<(offset + size)])
+                offset += size
+            }
+            return (driver.frames, driver.framer.bufferedByteCount)
+        }
+        let reference = run([bytes.count])
+        for sizes in splits(of: bytes.count, seed: generator.next()).dropFirst() {
+            let result = run(sizes)
+            #expect(result.0 == reference.0, "input \(String(decoding: bytes, as: UTF8.self).debugDescription) in pieces of \(sizes)")
+            #expect(result.1 == reference.1, "input \(String(decoding: bytes, as: UTF8.self).debugDescription) in pieces of \(sizes)")
+            if result != reference { return }
+        }
+    }
+}
+
 @Test func framerWaitsForTheSessionAfterDATA() {
     var framer = SMTPFramer()
     framer.append(ByteBuffer(string: "DATA\r\nhello\r\n"))

@@ -104,33 +104,33 @@ public struct SMTPFramer: Sendable {
     // MARK: Commands
 
     private mutating func nextCommandLine() -> Event? {
-        while true {
-            guard buffer.readableBytes > 0 else { return nil }
-            let view = buffer.readableBytesView
-            // Only look as far as a legal line can reach, so an endless line costs nothing to scan twice.
-            let searchEnd = view.index(view.startIndex, offsetBy: min(view.count, maxCommandLineLength))
-            if let lf = view[view.startIndex..<searchEnd].firstIndex(of: UInt8(ascii: "\n")) {
-                let length = lf - view.startIndex
-                if skippingOverlongLine {
-                    buffer.moveReaderIndex(forwardBy: length + 1)
-                    skippingOverlongLine = false
-                    continue
-                }
-                var line = buffer.readSlice(length: length)!
-                buffer.moveReaderIndex(forwardBy: 1)
-                if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
-                    line.moveWriterIndex(to: line.writerIndex - 1)
-                }
-                if Self.changesReadingMode(line) { mode = .awaitingDecision }
-                return .commandLine(line)
+        guard buffer.readableBytes > 0 else { return nil }
+        let view = buffer.readableBytesView
+        if skippingOverlongLine {
+            // Throw away the rest of an overlong line, but not the lines behind it.
+            guard let lf = view.firstIndex(of: UInt8(ascii: "\n")) else {
+                buffer.moveReaderIndex(forwardBy: view.count)
+                return nil
             }
+            buffer.moveReaderIndex(forwardBy: lf - view.startIndex + 1)
+            skippingOverlongLine = false
+            return nextCommandLine()
+        }
+        // Only look as far as a legal line can reach, so an endless line costs nothing to scan twice.
+        let searchEnd = view.index(view.startIndex, offsetBy: min(view.count, maxCommandLineLength))
+        guard let lf = view[view.startIndex..<searchEnd].firstIndex(of: UInt8(ascii: "\n")) else {
             guard view.count >= maxCommandLineLength else { return nil }
-            // No line end within the limit: drop what we have and everything up to the next LF.
-            buffer.moveReaderIndex(forwardBy: view.count)
-            if skippingOverlongLine { return nil }
+            buffer.moveReaderIndex(forwardBy: maxCommandLineLength)
             skippingOverlongLine = true
             return .commandLineTooLong
         }
+        var line = buffer.readSlice(length: lf - view.startIndex)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
+            line.moveWriterIndex(to: line.writerIndex - 1)
+        }
+        if Self.changesReadingMode(line) { mode = .awaitingDecision }
+        return .commandLine(line)
     }
 
     /// DATA, BDAT and STARTTLS are the lines after which the next bytes may not be commands.

@@ -109,6 +109,15 @@ import Testing
         #expect(try written("A: 1\r\n\r\nx\ry\r\nz\r", .lf) == "A: 1\n\nx\ry\nz\r")
     }
 
+    @Test func crlfSplitAcrossSpoolChunks() throws {
+        // The spool file is read in 64 KiB chunks from the body offset; put a CRLF across the boundary.
+        let filler = String(repeating: "x", count: 65_533)
+        let (header, body) = try Fixture.message("A: 1\r\n\r\n" + filler + "\r\ny\r\n", memoryThreshold: 0)
+        #expect(!body.isInMemory)
+        let out = String(decoding: try MessageWriter.bytes(header: header, body: body, lineEnding: .lf), as: UTF8.self)
+        #expect(out == "A: 1\n\n" + filler + "\ny\n")
+    }
+
     @Test func insertsTheSeparator() throws {
         #expect(try written("A: 1\r\nnot a header\r\n", .crlf) == "A: 1\r\n\r\nnot a header\r\n")
         #expect(try written("just text\r\n", .lf) == "\njust text\n")

@@ -20,9 +20,7 @@ public enum MessageWriter {
         lineEnding: LineEnding,
         to sink: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        var headerBytes = Array(header.serialized(lineEnding: lineEnding.string).utf8)
-        try headerBytes.withUnsafeBytes { try sink($0) }
-        headerBytes = []
+        try Array(header.serialized(lineEnding: lineEnding.string).utf8).withUnsafeBytes { try sink($0) }
 
         var converter = BodyConverter(ending: lineEnding.bytes)
         var out: [UInt8] = []

@@ -90,8 +90,9 @@ public struct MaildirQueue: SMTPPlugin {
                 // declined"; saying which step failed helps whoever reads the client's logs.
                 return .denySoft("4.3.0 queue error (\(error.step))")
             } catch {
+                // The blocking runner itself failed (shutting down, cancelled).
                 logger.error("queue error: \(error)")
-                return .denySoft("4.3.0 queue error (write)")
+                return .denySoft("4.3.0 queue error")
             }
             let messageID = header.value(of: "Message-Id") ?? ""
             return .ok(messageID.isEmpty ? "Queued!" : "Queued! \(messageID)")

@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import SMTPCore
+import SMTPPluginAPI
+import Testing
+
+@testable import SMTPPlugins
+
+/// Helpers shared by the plugin tests.
+enum Fixture {
+    static func context(
+        _ name: String,
+        _ words: [String] = [],
+        config: [String: [String]] = [:],
+        hostName: String = "mx.test.example"
+    ) -> PluginContext {
+        PluginContext(
+            instanceName: name,
+            arguments: PluginArguments(words),
+            config: InMemoryConfigStore(config),
+            logger: Logger(label: name, factory: { _ in SwiftLogNoOpLogHandler() }),
+            services: PluginServices(hostName: hostName))
+    }
+
+    static func registry(_ plugin: some SMTPPlugin) -> HookRegistry {
+        var registry = HookRegistry()
+        plugin.register(into: &registry)
+        return registry
+    }
+
+    static func connection(_ ip: String = "192.0.2.10") -> Connection {
+        Connection(id: "c1", remoteIP: ip, remotePort: 40000, localIP: "192.0.2.1", localPort: 25)
+    }
+
+    static func mailbox(_ address: String) -> Mailbox {
+        guard let at = address.lastIndex(of: "@") else { return Mailbox(localPart: address, domain: "") }
+        return Mailbox(localPart: String(address[..<at]), domain: String(address[address.index(after: at)...]))
+    }
+
+    /// Calls the first handler registered at `point`.
+    static func call(
+        _ registry: HookRegistry, _ point: HookPoint, _ connection: Connection,
+        _ transaction: Transaction? = nil, _ payload: HookPayload = .none
+    ) async throws -> HookResult {
+        let entries = registry.entries(for: point)
+        try #require(!entries.isEmpty, "nothing registered at \(point)")
+        return try await entries[0].handler(HookCall(connection: connection, transaction: transaction, payload: payload))
+    }
+
+    /// A message as the session would hold it: header parsed, body spooled with its offset set.
+    static func message(_ text: String, memoryThreshold: Int = 1 << 20) throws -> (MessageHeader, SpooledMessage) {
+        let bytes = Array(text.utf8)
+        let parsed = try #require(MessageHeader.parse(bytes, isComplete: true))
+        let spool = SpooledMessage(spoolDirectory: NSTemporaryDirectory(), memoryThreshold: memoryThreshold)
+        try spool.append(bytes)
+        spool.bodyOffset = parsed.bodyOffset
+        return (parsed.header, spool)
+    }
+}
+
+/// A fresh directory under /tmp, removed when the value goes away.
+final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        var template = Array("/tmp/smtpplugins-test.XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        try #require(made != nil)
+        path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func write(_ name: String, _ text: String) throws {
+        let full = path + "/" + name
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: false, encoding: .utf8)
+    }
+
+    func files(in sub: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: path + "/" + sub).sorted()
+    }
+
+    func read(_ sub: String) throws -> String {
+        try String(contentsOfFile: path + "/" + sub, encoding: .utf8)
+    }
+}

@@ -1,0 +1,46 @@
+import SMTPPluginAPI
+import Synchronization
+import Testing
+
+@testable import SMTPPlugins
+
+@Suite struct WarnLoggerTests {
+    private func capture(_ words: [String], _ records: [LogRecord]) throws -> [String] {
+        let lines = Mutex<[String]>([])
+        let plugin = try WarnLogger(context: Fixture.context("logging/warn", words)) { line in lines.withLock { $0.append(line) } }
+        let registry = Fixture.registry(plugin)
+        #expect(registry.loggers.count == 1)
+        for record in records {
+            for logger in registry.loggers { logger.handler(record) }
+        }
+        return lines.withLock { $0 }
+    }
+
+    private func record(_ level: Int, _ message: String = "hello") -> LogRecord {
+        LogRecord(level: level, connectionID: "c1", hook: "rcpt", plugin: "rcpt_ok", message: message)
+    }
+
+    @Test func filtersByLevelAndDefaultsToWarn() throws {
+        let lines = try capture([], [record(3, "error"), record(4, "warn"), record(5, "notice")])
+        #expect(lines.count == 2)
+        #expect(lines[0].hasSuffix(" [c1] (rcpt) rcpt_ok: error\n"))
+        #expect(lines[1].hasSuffix(" [c1] (rcpt) rcpt_ok: warn\n"))
+        #expect(try capture(["6"], [record(6), record(7)]).count == 1)
+    }
+
+    @Test func formatsOneLinePerRecord() {
+        #expect(WarnLogger.format(record(4, "two\nlines\r\nhere"), pid: 42) == "42 [c1] (rcpt) rcpt_ok: two lines here\n")
+        let bare = LogRecord(level: 4, connectionID: nil, hook: nil, plugin: nil, message: "starting")
+        #expect(WarnLogger.format(bare, pid: 42) == "42: starting\n")
+    }
+
+    @Test(arguments: [("7", 7), ("0", 0), ("LOGINFO", 6), ("debug", 7), ("LOGWARN", 4), ("logemerg", 0)])
+    func parsesLevels(word: String, level: Int) throws {
+        #expect(try WarnLogger.parseLevel(word) == level)
+    }
+
+    @Test(arguments: ["8", "-1", "LOGLOUD"])
+    func rejectsBadLevels(word: String) {
+        #expect(throws: PluginArgumentError.self) { try WarnLogger.parseLevel(word) }
+    }
+}

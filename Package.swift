@@ -96,6 +96,7 @@ let package = Package(
             name: "SMTPServerTests",
             dependencies: [
                 "SMTPCore", "SMTPPluginAPI", "SMTPServer", "SMTPTesting", "SMTPPlugins", "SMTPDaemon",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
@@ -103,7 +104,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SMTPPluginsTests",
-            dependencies: ["SMTPCore", "SMTPPluginAPI", "SMTPPlugins", "SMTPTesting", "SMTPDaemon"],
+            dependencies: [
+                "SMTPCore", "SMTPPluginAPI", "SMTPPlugins", "SMTPTesting", "SMTPDaemon",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

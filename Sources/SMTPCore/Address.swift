@@ -23,7 +23,10 @@ public struct Mailbox: Hashable, Sendable, CustomStringConvertible {
     public var description: String { formatted }
 
     public var quotedLocalPart: String {
-        guard localPart.unicodeScalars.contains(where: { !Mailbox.isDotAtomText($0) }) else { return localPart }
+        // Dot-string (RFC 5321 §4.1.2): atext, with single dots only between atoms.
+        let isDotString = !localPart.isEmpty && !localPart.hasPrefix(".") && !localPart.hasSuffix(".")
+            && !localPart.contains("..") && localPart.unicodeScalars.allSatisfy(Mailbox.isDotAtomText)
+        if isDotString { return localPart }
         var out = "\""
         for scalar in localPart.unicodeScalars {
             if !Mailbox.isDotAtomText(scalar) { out.append("\\") }

@@ -30,7 +30,8 @@ public struct EnhancedStatusCode: Hashable, Sendable, CustomStringConvertible {
         let parts = text.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
         guard let head = parts.first else { return nil }
         let numbers = head.split(separator: ".", omittingEmptySubsequences: false)
-        guard numbers.count == 3,
+        // RFC 3463 §2: digits only (Int() alone would take a sign).
+        guard numbers.count == 3, numbers.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
             let c = Int(numbers[0]), [2, 4, 5].contains(c),
             let s = Int(numbers[1]), (0...999).contains(s), numbers[1].count <= 3,
             let d = Int(numbers[2]), (0...999).contains(d), numbers[2].count <= 3

@@ -46,8 +46,9 @@ public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
     static func splitLines(_ text: String) -> [String] {
         // qpsmtpd turns "\n" inside a plugin's message into separate reply lines; CR and other
         // control characters would corrupt the reply stream, so they are dropped.
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            String(line.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F || $0 == "\t" })
+        // Split on scalars: in Swift "\r\n" is one Character and would not match "\n".
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            String(String.UnicodeScalarView(line.filter { $0.value >= 0x20 && $0.value != 0x7F || $0 == "\t" }))
         }
     }
 }

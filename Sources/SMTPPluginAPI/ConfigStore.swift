@@ -57,7 +57,9 @@ public enum ConfigFileFormat {
     public static func meaningfulLines(_ raw: [String], file: String) -> [ConfigLine] {
         var out: [ConfigLine] = []
         for (index, line) in raw.enumerated() {
-            let text = line.trimmingSpaces()
+            // qpsmtpd chomps CR too: files written on Windows must still read cleanly.
+            var text = line.trimmingSpaces()
+            while text.hasSuffix("\r") { text = String(text.dropLast()).trimmingSpaces() }
             if text.isEmpty || text.hasPrefix("#") { continue }
             out.append(ConfigLine(text: text, file: file, lineNumber: index + 1))
         }

@@ -11,16 +11,3 @@ public enum BuiltInPlugins {
         ("logging/warn", WarnLogger.self),
     ]
 }
-
-/// Every hook a plugin type may register (with some arguments it registers fewer), so a test can
-/// hold each plugin's `register(into:)` to its declaration.
-protocol DeclaresHooks {
-    static var registeredHooks: [HookPoint] { get }
-}
-
-extension Relay: DeclaresHooks {}
-extension RcptOK: DeclaresHooks {}
-extension MaildirQueue: DeclaresHooks {}
-extension CountUnrecognizedCommands: DeclaresHooks {}
-extension DontRequireAngleBrackets: DeclaresHooks {}
-extension WarnLogger: DeclaresHooks {}

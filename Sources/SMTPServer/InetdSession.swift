@@ -14,11 +14,11 @@ public enum InetdSession {
         let limits = environment.settings.limits
         let channel: ChannelSession.AsyncSMTPChannel
         if isSocket(0) {
-            channel = try await ClientBootstrap(group: group).withConnectedSocket(0) { channel in
+            channel = try await ClientBootstrap(group: group).channelOption(.allowRemoteHalfClosure, value: true).withConnectedSocket(0) { channel in
                 channel.eventLoop.makeCompletedFuture { try ChannelSession.configure(channel, limits: limits) }
             }
         } else {
-            channel = try await NIOPipeBootstrap(group: group).takingOwnershipOfDescriptors(input: 0, output: 1) { channel in
+            channel = try await NIOPipeBootstrap(group: group).channelOption(.allowRemoteHalfClosure, value: true).takingOwnershipOfDescriptors(input: 0, output: 1) { channel in
                 channel.eventLoop.makeCompletedFuture { try ChannelSession.configure(channel, limits: limits) }
             }
         }

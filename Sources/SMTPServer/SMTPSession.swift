@@ -66,12 +66,10 @@ public final class SMTPSession {
         case .idleTimeout:
             respond(Response(421, .connectionTimedOut, "\(settings.hostName) Timeout - closing connection", disconnect: true))
         case .shutdownRequested:
-            // A transaction in progress may finish; an idle session is told to come back later.
-            if transaction?.sender != nil {
-                shutdownRequested = true
-            } else {
-                respond(shuttingDown())
-            }
+            // Between commands nothing has been promised yet: the client is told to come back
+            // later and will retry the transaction. A message being received is finished first
+            // (see receiveMessage).
+            respond(shuttingDown())
         case .dataChunk, .dataEnd:
             // Only read inside DATA; the framer cannot produce them in command mode.
             break

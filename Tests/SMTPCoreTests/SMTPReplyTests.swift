@@ -62,9 +62,7 @@ func replyFromPluginText(_ vector: PluginTextVector) {
 @Test func crlfInPluginTextSplitsLines() {
     // In Swift "\r\n" is one Character, so splitting on the Character "\n" misses it and the
     // control-character filter then glues the two lines together.
-    withKnownIssue("SMTPReply.splitLines does not split on CRLF") {
-        #expect(SMTPReply(250, nil, "a\r\nb").lines == ["a", "b"])
-    }
+    #expect(SMTPReply(250, nil, "a\r\nb").lines == ["a", "b"])
 }
 
 @Test func pluginCodeIsWrittenOnEveryLine() {
@@ -116,9 +114,7 @@ func enhancedStatusCodeSplit(_ vector: EnhancedSplitVector) {
 
 @Test func enhancedStatusCodeSplitWantsDigitsOnly() {
     // RFC 3463 §2: subject and detail are 1*3digit; Int("+1") parses, so a sign slips through.
-    withKnownIssue("EnhancedStatusCode.split accepts a '+' sign") {
-        #expect(EnhancedStatusCode.split(leadingCodeOf: "5.+1.1 signed") == nil)
-    }
+    #expect(EnhancedStatusCode.split(leadingCodeOf: "5.+1.1 signed") == nil)
 }
 
 @Test func enhancedStatusCodeMatchingReplyCode() {

@@ -70,9 +70,7 @@ import Testing
     @Test func crlfFilesAreTrimmed() throws {
         let dir = try TemporaryDirectory()
         try dir.write("me", "mx.example\r\n")
-        withKnownIssue("ConfigFileFormat trims spaces and tabs only, so a CRLF file keeps its CR (qpsmtpd strips it)") {
-            #expect(DirectoryConfigStore(searchPath: [dir.path]).value("me") == "mx.example")
-        }
+        #expect(DirectoryConfigStore(searchPath: [dir.path]).value("me") == "mx.example")
     }
 
     @Test func inMemoryHelpers() {

@@ -98,7 +98,8 @@ class SMTPClient:
         while b"\n" not in self.buf:
             if not self._fill(timeout):
                 raise ConnectionClosed(
-                    f"connection closed while waiting for a reply line (pending bytes {self.buf!r})")
+                    f"connection closed while waiting for a reply line (pending bytes {self.buf!r}); "
+                    f"transcript tail: {self.transcript[-6:]}")
         line, self.buf = self.buf.split(b"\n", 1)
         line += b"\n"
         assert line.endswith(b"\r\n"), f"reply line not terminated by CRLF: {line!r}"
@@ -220,6 +221,11 @@ def make_message(body: bytes, subject: str = "live test", extra_headers: list[st
     if not body.endswith(b"\n"):
         body += b"\n"
     return ("\n".join(hdrs) + "\n\n").encode() + body
+
+
+def crlf(text_lf: bytes) -> bytes:
+    """LF text to CRLF (smtplib sends bytes as they are, without fixing line ends)."""
+    return text_lf.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 # -- Maildir -------------------------------------------------------------

@@ -94,14 +94,16 @@ def test_plugins_subcommand_lists_builtins_with_hooks(qpsmtpd_bin, tmp_path):
             assert hook in text, f"{name}'s entry does not mention hook {hook}: {entry}"
 
 
+@pytest.mark.parametrize("state", ["after-ehlo", "in-transaction"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_signal_with_open_session(start_daemon, sig):
+def test_signal_with_open_session(start_daemon, sig, state):
     d = start_daemon()
     c = d.client()
     c.ehlo()
-    expect(c.cmd("MAIL FROM:<s@x.example>"), 250)
+    if state == "in-transaction":
+        expect(c.cmd("MAIL FROM:<s@x.example>"), 250)
     rc, took = d.signal_and_wait(sig, timeout=10)
-    msg = f"{signal.Signals(sig).name} with an open session: exit {rc} after {took:.2f}s"
+    msg = f"{signal.Signals(sig).name} with an open session ({state}): exit {rc} after {took:.2f}s"
     print(msg)
     MEASUREMENTS.append(msg)
     assert rc == 0, f"{msg}\n{d.log_tail()}"

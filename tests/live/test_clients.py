@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, require_tool, write_config
-from smtp_helpers import (SMTPClient, check_delivered, dot_stuff, env_with, expect, expect_enhanced_class,
+from smtp_helpers import (SMTPClient, check_delivered, crlf, dot_stuff, env_with, expect, expect_enhanced_class,
                           free_port, make_message, split_message, wait_for_messages)
 
 
@@ -48,7 +48,7 @@ def test_smtplib_send(daemon):
         code, msg = s.rcpt("u@test.example")
         assert code == 250, msg
         assert msg[:6] == b"2.1.5 ", f"RCPT reply lacks 2.1.5: {msg!r}"
-        code, msg = s.data(sent)
+        code, msg = s.data(crlf(sent))
         assert code == 250 and msg.startswith(b"2.0.0 Queued!"), f"DATA final reply: {code} {msg!r}"
     [stored] = daemon.wait_messages(1)
     check_delivered(stored, sent)
@@ -60,7 +60,7 @@ def test_smtplib_sendmail_two_messages_one_connection(daemon):
     with smtplib.SMTP(daemon.host, daemon.port, timeout=20) as s:
         for i in range(2):
             refused = s.sendmail("s@x.example", ["a@test.example", "b@localhost"],
-                                 make_message(f"message {i}\n".encode(), subject=f"m{i}"))
+                                 crlf(make_message(f"message {i}\n".encode(), subject=f"m{i}")))
             assert refused == {}
     msgs = daemon.wait_messages(2)
     assert sorted(split_message(m)[1] for m in msgs) == [b"message 0\n", b"message 1\n"]
@@ -180,7 +180,42 @@ def test_tcpserver_inetd(qpsmtpd_bin, tmp_path):
             proc.wait()
 
 
+def test_inetd_stdio_interactive(qpsmtpd_bin, tmp_path):
+    """inetd mode driven like a socket: stdin stays open until QUIT is answered."""
+    cfg, maildir = _inetd_config(tmp_path)
+    env = env_with(TCPREMOTEIP="192.0.2.8", TCPREMOTEPORT="40001", TCPLOCALIP="127.0.0.1", TCPLOCALPORT="2525")
+    p = subprocess.Popen([qpsmtpd_bin, "inetd", "--config", str(cfg)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
+    sent = make_message(b"interactive inetd\n")
+    try:
+        def reply_code() -> str:
+            while True:
+                line = p.stdout.readline()
+                assert line, "inetd closed stdout early"
+                if line[3:4] == b" ":
+                    return line[:3].decode()
+        steps = [(None, "220"), (b"EHLO stdio.example", "250"), (b"MAIL FROM:<s@x.example>", "250"),
+                 (b"RCPT TO:<u@test.example>", "250"), (b"DATA", "354"),
+                 (dot_stuff(sent) + b".", "250"), (b"QUIT", "221")]
+        for line, code in steps:
+            if line is not None:
+                p.stdin.write(line + b"\r\n")
+                p.stdin.flush()
+            got = reply_code()
+            assert got == code, f"after {line!r}: expected {code}, got {got}"
+        p.stdin.close()
+        assert p.wait(timeout=10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    [stored] = wait_for_messages(maildir, 1)
+    received = next(h for h in check_delivered(stored, sent) if h.startswith(b"Received:"))
+    assert b"192.0.2.8" in received, received
+
+
 def test_inetd_stdio_uses_tcp_environment(qpsmtpd_bin, tmp_path):
+    """The whole session written at once, then EOF on stdin: every reply must still come out."""
     cfg, maildir = _inetd_config(tmp_path)
     sent = make_message(b"via stdin\n", subject="stdio")
     script = (b"EHLO stdio.example\r\nMAIL FROM:<s@x.example>\r\nRCPT TO:<u@test.example>\r\nDATA\r\n"

@@ -8,7 +8,7 @@ import smtplib
 import time
 
 from conftest import MEASUREMENTS
-from smtp_helpers import check_delivered, dot_stuff, expect, make_message, split_message
+from smtp_helpers import check_delivered, crlf, dot_stuff, expect, make_message, split_message
 
 
 def test_dot_stuffing_round_trip(daemon):
@@ -35,7 +35,7 @@ def test_dot_stuffing_via_smtplib(daemon):
     body = b".\n..\n.x\n..y\nend\n"
     sent = make_message(body, subject="smtplib dots")
     with smtplib.SMTP(daemon.host, daemon.port, timeout=20) as s:
-        assert s.sendmail("s@x.example", ["u@test.example"], sent) == {}
+        assert s.sendmail("s@x.example", ["u@test.example"], crlf(sent)) == {}
     [stored] = daemon.wait_messages(1)
     assert split_message(stored)[1] == body
 

@@ -98,6 +98,18 @@ def test_commands_before_greeting(daemon):
         expect(c.cmd("NOOP"), 250)
 
 
+def test_half_close_after_pipelined_commands(daemon):
+    """A client may send its last commands and shut down its sending side:
+    every command already sent must still be answered."""
+    with daemon.client() as c:
+        c.send(b"EHLO halfclose.example\r\nNOOP\r\nQUIT\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        expect(c.reply(), 250)
+        expect(c.reply(), 250)
+        expect(c.reply(), 221)
+        c.wait_closed()
+
+
 def test_one_thousand_pipelined_noops(daemon):
     with daemon.client(timeout=30) as c:
         c.ehlo()

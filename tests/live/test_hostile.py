@@ -20,9 +20,22 @@ def test_overlong_command_line(daemon, length):
         c.ehlo()
         c.send(b"NOOP " + b"x" * (length - 5) + b"\r\nNOOP\r\n")
         expect(c.reply(), 500, "5.5.2")
-        # Exactly one reply for the long line, then the session carries on in step.
-        expect(c.reply(), 250)
+        # Exactly one reply for the long line, then the session carries on in step:
+        # the NOOP sent right after it is answered.
+        try:
+            r = c.reply(timeout=5)
+        except TimeoutError:
+            raise AssertionError("no reply within 5s to the NOOP that followed the overlong line "
+                                 "(the command after an overlong line was swallowed)") from None
+        expect(r, 250)
         expect(c.cmd("QUIT"), 221)
+
+
+def test_command_line_limit_is_512_octets_with_crlf(daemon):
+    with daemon.client() as c:
+        expect(c.cmd(b"NOOP " + b"x" * 505), 250)  # 512 octets with CRLF
+    with daemon.client() as c:
+        expect(c.cmd(b"NOOP " + b"x" * 506), 500, "5.5.2")  # 513
 
 
 def test_command_line_within_limit_is_accepted(daemon):

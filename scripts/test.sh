@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The whole test run: build, Swift tests, the live suite against the built
+# daemon, and the custom-plugin example. Usage: scripts/test.sh [pytest args...]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+declare -a SUMMARY=()
+TMP=""
+step() { printf '\n==> %s\n' "$*"; }
+record() { SUMMARY+=("$1"); }
+finish() {
+    local rc=$?
+    if [ -n "$TMP" ]; then rm -rf "$TMP"; fi
+    printf '\n==== summary ====\n'
+    for line in "${SUMMARY[@]}"; do printf '  %s\n' "$line"; done
+    if [ "$rc" -eq 0 ]; then
+        printf 'ALL PASSED\n'
+    else
+        printf 'FAILED (exit %d) during: %s\n' "$rc" "${CURRENT:-setup}"
+    fi
+    exit "$rc"
+}
+trap finish EXIT
+
+CURRENT="swift build"
+step "$CURRENT"
+swift build
+record "ok   swift build"
+
+CURRENT="swift test"
+step "$CURRENT"
+swift test
+record "ok   swift test"
+
+CURRENT="live tests (tests/live)"
+step "$CURRENT"
+export QPSMTPD_BIN="${QPSMTPD_BIN:-$ROOT/.build/debug/qpsmtpd}"
+python3 -m pytest -q tests/live "$@"
+record "ok   live tests against $QPSMTPD_BIN"
+
+CURRENT="Examples/CustomPlugin"
+step "$CURRENT: build and check-config with its plugin"
+swift build --package-path Examples/CustomPlugin
+EXAMPLE_BIN="$(swift build --package-path Examples/CustomPlugin --show-bin-path)/site-qpsmtpd"
+TMP="$(mktemp -d)"
+mkdir -p "$TMP/config"
+printf 'localhost\n' >"$TMP/config/me"
+printf 'site/reject_noreply\nrcpt_ok\nqueue/maildir %s/Maildir\n' "$TMP" >"$TMP/config/plugins"
+"$EXAMPLE_BIN" check-config --config "$TMP/config"
+# The stock binary must not know the site plugin.
+if "$QPSMTPD_BIN" check-config --config "$TMP/config" >/dev/null 2>&1; then
+    echo "qpsmtpd accepted site/reject_noreply, which only the example registers" >&2
+    exit 1
+fi
+record "ok   Examples/CustomPlugin builds; its check-config accepts site/reject_noreply"
+CURRENT=""

@@ -56,7 +56,7 @@ public final class DirectoryConfigStore: ConfigStore {
         }
         guard let text = Self.readFile(path) else { return [] }
         var out: [ConfigLine] = []
-        for line in ConfigFileFormat.meaningfulLines(text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init), file: path) {
+        for line in ConfigFileFormat.meaningfulLines(Self.splitLines(text), file: path) {
             if line.text.hasPrefix("$include") {
                 let target = line.text.dropFirst("$include".count).trimmingPrefixSpaces()
                 let resolved = target.hasPrefix("/") ? String(target) : (location(of: String(target)) ?? String(target))
@@ -66,6 +66,11 @@ public final class DirectoryConfigStore: ConfigStore {
             }
         }
         return out
+    }
+
+    /// Splits on LF scalars: in Swift "\r\n" is one Character, so splitting Characters on "\n" would miss it.
+    static func splitLines(_ text: String) -> [String] {
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
     }
 
     static func readFile(_ path: String) -> String? {

@@ -14,6 +14,8 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
     private var framer: SMTPFramer
     /// A read was asked for while the framer waited for a decision; issue it once framing resumes.
     private var readPending = false
+    /// The client half-closed while frames were still held back; tell the session after them.
+    private var inputClosedPending = false
     /// Bytes allowed to pile up while the framer waits for the session's decision.
     private let maxBufferedWhilePaused: Int
 
@@ -37,6 +39,12 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
             context.fireChannelRead(wrapInboundOut(.idleTimeout))
             context.fireChannelRead(wrapInboundOut(.batchEnd))
             context.fireChannelReadComplete()
+            return
+        }
+        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed, framer.mode == .awaitingDecision {
+            // Frames are still waiting behind DATA; passing EOF on now would end the session's
+            // stream before they reach it.
+            inputClosedPending = true
             return
         }
         if event is SMTPShutdownRequest {
@@ -67,6 +75,10 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
             if deliverFrames(context: context) {
                 context.fireChannelRead(wrapInboundOut(.batchEnd))
                 context.fireChannelReadComplete()
+            }
+            if inputClosedPending && framer.mode != .awaitingDecision {
+                inputClosedPending = false
+                context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             }
             if readPending {
                 readPending = false

@@ -175,37 +175,18 @@ public final class SMTPSession {
         await resetTransaction()
         let txn = Transaction(id: SessionIDs.next())
         transaction = txn
-        let split: PathArgument
-        do {
-            split = try PathParser.splitMailArgument(argument)
-        } catch {
-            respond(Response(501, .syntaxError, error.message))
-            return
-        }
-        var pathText = split.path ?? ""
-        switch await hooks.run(.mailPre, call(.path(pathText, split.parameters))) {
-        case .answered(.ok(let replacement?), _): pathText = replacement
-        case .failed(let plugin, _):
-            respond(CommandResponses.failure("mail", plugin: plugin))
-            return
-        default: break
-        }
-        let sender: ReversePath
-        do throws(PathSyntaxError) {
-            guard !pathText.isEmpty else { throw PathSyntaxError("could not parse your mail from command") }
-            sender = try PathParser.parseReversePath(pathText)
-        } catch {
-            respond(Response(501, .badSenderSyntax, error.message))
-            return
-        }
-        if let refusal = checkMailParameters(split.parameters) {
+        guard let (sender, parameters) = await envelopePath(
+            argument, verb: "mail", preHook: .mailPre, split: PathParser.splitMailArgument,
+            parse: PathParser.parseReversePath, unparsable: "could not parse your mail from command", badSyntax: .badSenderSyntax)
+        else { return }
+        if let refusal = checkMailParameters(parameters) {
             respond(refusal)
             return
         }
-        let response = CommandResponses.mail(await hooks.run(.mail, call(.sender(sender, split.parameters))), sender: sender)
+        let response = CommandResponses.mail(await hooks.run(.mail, call(.sender(sender, parameters))), sender: sender)
         if response.reply.code == 250 {
             txn.sender = sender
-            txn.senderParameters = split.parameters
+            txn.senderParameters = parameters
         }
         respond(response)
     }
@@ -245,36 +226,50 @@ public final class SMTPSession {
             respond(Response(452, .tooManyRecipients, "Too many recipients"))
             return
         }
-        let split: PathArgument
-        do {
-            split = try PathParser.splitRcptArgument(argument)
-        } catch {
-            respond(Response(501, .syntaxError, error.message))
-            return
-        }
-        var pathText = split.path ?? ""
-        switch await hooks.run(.rcptPre, call(.path(pathText, split.parameters))) {
-        case .answered(.ok(let replacement?), _): pathText = replacement
-        case .failed(let plugin, _):
-            respond(CommandResponses.failure("rcpt", plugin: plugin))
-            return
-        default: break
-        }
-        let recipient: Mailbox
-        do throws(PathSyntaxError) {
-            guard !pathText.isEmpty else { throw PathSyntaxError("could not parse recipient") }
-            recipient = try PathParser.parseForwardPath(pathText)
-        } catch {
-            respond(Response(501, .badDestinationSyntax, error.message))
-            return
-        }
-        if let parameter = split.parameters.first {
+        guard let (recipient, parameters) = await envelopePath(
+            argument, verb: "rcpt", preHook: .rcptPre, split: PathParser.splitRcptArgument,
+            parse: PathParser.parseForwardPath, unparsable: "could not parse recipient", badSyntax: .badDestinationSyntax)
+        else { return }
+        if let parameter = parameters.first {
             respond(Response(555, .invalidArguments, "Unsupported parameter \(parameter.keyword)"))
             return
         }
-        let response = CommandResponses.rcpt(await hooks.run(.rcpt, call(.recipient(recipient, split.parameters))), recipient: recipient)
+        let response = CommandResponses.rcpt(await hooks.run(.rcpt, call(.recipient(recipient, parameters))), recipient: recipient)
         if response.reply.code == 250 { txn.addRecipient(recipient) }
         respond(response)
+    }
+
+    /// MAIL and RCPT share their first steps (reference §1.6): split the argument, let `*_pre`
+    /// plugins rewrite the path (`dont_require_anglebrackets`), then parse it. Answers and returns
+    /// nil when any step refuses.
+    private func envelopePath<Path>(
+        _ argument: String, verb: String, preHook: HookPoint,
+        split: (String) throws(PathSyntaxError) -> PathArgument,
+        parse: (String) throws(PathSyntaxError) -> Path,
+        unparsable: String, badSyntax: EnhancedStatusCode
+    ) async -> (Path, [ESMTPParameter])? {
+        let parts: PathArgument
+        do {
+            parts = try split(argument)
+        } catch {
+            respond(Response(501, .syntaxError, error.message))
+            return nil
+        }
+        var pathText = parts.path ?? ""
+        switch await hooks.run(preHook, call(.path(pathText, parts.parameters))) {
+        case .answered(.ok(let replacement?), _): pathText = replacement
+        case .failed(let plugin, _):
+            respond(CommandResponses.failure(verb, plugin: plugin))
+            return nil
+        default: break
+        }
+        do throws(PathSyntaxError) {
+            guard !pathText.isEmpty else { throw PathSyntaxError(unparsable) }
+            return (try parse(pathText), parts.parameters)
+        } catch {
+            respond(Response(501, badSyntax, error.message))
+            return nil
+        }
     }
 
     // MARK: DATA

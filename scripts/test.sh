@@ -26,8 +26,13 @@ trap finish EXIT
 
 CURRENT="swift build"
 step "$CURRENT"
-swift build
-record "ok   swift build"
+# The import rules of ARCHITECTURE.md: every target imports only what it declares, and plugins never see NIO.
+swift build --explicit-target-dependency-import-check error
+if grep -rnE '^\s*(@preconcurrency |public |internal )?import NIO' Sources/SMTPPlugins Sources/SMTPPluginAPI; then
+    echo "plugins and the plugin API must not import NIO" >&2
+    exit 1
+fi
+record "ok   swift build (import checks)"
 
 CURRENT="swift test"
 step "$CURRENT"

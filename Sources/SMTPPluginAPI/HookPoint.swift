@@ -27,4 +27,9 @@ public enum HookPoint: String, Sendable, CaseIterable, Hashable {
     case unrecognizedCommand = "unrecognized_command"
     case deny
     case ok
+    /// Generic authenticator, asked after the mechanism's own hooks declined (qpsmtpd's order).
+    case auth
+    case authPlain = "auth-plain"
+    case authLogin = "auth-login"
+    case authCramMD5 = "auth-cram-md5"
 }

@@ -15,6 +15,7 @@ public enum HookPayload: Sendable {
     case receivedLine(ReceivedLineContext)
     /// deny/ok: which plugin answered what at which hook.
     case verdict(HookVerdict)
+    case auth(AuthAttempt)
 }
 
 /// The facts a `received_line` hook may use to write its own Received value.
@@ -242,6 +243,29 @@ public struct HookRegistry: Sendable {
             return .declined
         }
     }
+    /// Checks credentials. `mechanisms` nil registers the generic `auth` hook, which qpsmtpd asks
+    /// after the mechanism-specific ones and which offers every mechanism. `.ok` accepts the user
+    /// (and lets them relay), `.deny` refuses, `.declined` leaves it to the next plugin.
+    public mutating func onAuth(_ mechanisms: [AuthMechanism]? = nil, _ body: @escaping @Sendable (Connection, AuthAttempt) async throws -> HookResult) {
+        let handler: Handler = { call in
+            guard case .auth(let attempt) = call.payload else { return Self.unexpected(.auth) }
+            return try await body(call.connection, attempt)
+        }
+        guard let mechanisms else {
+            register(.auth, handler)
+            return
+        }
+        for mechanism in mechanisms { register(mechanism.hookPoint, handler) }
+    }
+
+    /// Declares the certificate STARTTLS and implicit-TLS listeners use (the `tls` plugin does this).
+    /// The engine builds the TLS context; plugins never see the TLS library.
+    public mutating func provideTLS(_ settings: TLSSettings) {
+        tlsSettings = settings
+    }
+
+    public private(set) var tlsSettings: TLSSettings?
+
     /// Receives every log record at or below the daemon's log level. Synchronous: logging must not wait.
     public mutating func onLogging(_ body: @escaping LogHandler) {
         loggers.append((currentPlugin, body))

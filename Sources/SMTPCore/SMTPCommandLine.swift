@@ -39,4 +39,8 @@ public struct SMTPCommandLine: Hashable, Sendable {
 /// The verbs the core answers itself; anything else goes to the `unrecognized_command` hook.
 public enum SMTPVerb: String, Sendable, CaseIterable {
     case helo, ehlo, mail, rcpt, data, rset, noop, vrfy, help, quit
+    /// Offered only when a certificate is configured (RFC 3207).
+    case starttls
+    /// Offered only when an auth plugin is loaded (RFC 4954).
+    case auth
 }

@@ -40,7 +40,31 @@ public struct DaemonSetup: Sendable {
             warnings.append("no queue plugin loaded: messages will be refused with 451")
         }
         LogRouter.shared.setPluginLoggers(hooks.loggers.map(\.handler))
-        return DaemonSetup(config: config, environment: SessionEnvironment(settings: settings, hooks: hooks, logger: logger), errors: errors, warnings: warnings)
+        var environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger)
+        if let tls = hooks.tlsSettings {
+            do {
+                environment.tls = try TLSContextFactory.make(tls)
+            } catch {
+                errors.append(ConfigError(file: config.location(of: "plugins") ?? "plugins", line: config.entries("plugins").first { $0.text.hasPrefix("tls") }?.lineNumber ?? 0, message: "\(error)"))
+            }
+        }
+        if settings.tlsBeforeAuth && hooks.tlsSettings == nil && !AuthMechanism.allCases.allSatisfy({ !hooks.has($0.hookPoint) }) {
+            warnings.append("tls_before_auth is set but no tls plugin is loaded: AUTH will never be offered")
+        }
+        return DaemonSetup(config: config, environment: environment, errors: errors, warnings: warnings)
+    }
+
+    /// Re-reads config files and the certificate (SIGHUP). Plugins stay as loaded; sessions in
+    /// progress keep what they started with.
+    public func reloaded(from current: SessionEnvironment) throws -> SessionEnvironment {
+        config.reload()
+        var environment = current
+        environment.settings = SessionSettings(config: config, defaultHostName: current.settings.hostName, defaultSpoolDirectory: current.settings.spoolDirectory)
+        environment.settings.hostName = config.value("me") ?? current.settings.hostName
+        if let tls = current.hooks.registry.tlsSettings {
+            environment.tls = try TLSContextFactory.make(tls)
+        }
+        return environment
     }
 
     static func hostName() -> String {

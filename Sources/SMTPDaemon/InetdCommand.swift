@@ -9,6 +9,9 @@ struct InetdCommand: AsyncParsableCommand {
 
     @OptionGroup var config: ConfigOptions
 
+    @Flag(help: "Start with a TLS handshake (SMTPS on port 465); needs the tls plugin.")
+    var implicitTLS = false
+
     func run() async throws {
         let env = ProcessEnvironment.current
         let setup = DaemonSetup.load(configDirectory: config.directory, plugins: SMTPDaemon.plugins, processEnvironment: env)
@@ -18,6 +21,6 @@ struct InetdCommand: AsyncParsableCommand {
             print("421 4.3.0 Service temporarily unavailable (configuration error)\r")
             throw ExitCode(78)
         }
-        try await InetdSession.run(environment: setup.environment, processEnvironment: env)
+        try await InetdSession.run(environment: setup.environment, processEnvironment: env, implicitTLS: implicitTLS)
     }
 }

@@ -23,6 +23,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("listen"), help: ArgumentHelp("Address to listen on; repeat for several. Port 0 picks a free port.", valueName: "host:port"))
     var listen: [String] = []
 
+    @Option(name: .customLong("tls-listen"), help: ArgumentHelp("Address for implicit TLS (SMTPS, port 465); needs the tls plugin. Repeatable.", valueName: "host:port"))
+    var tlsListen: [String] = []
+
     @Option(help: "Most connections at once (config max_connections; default 1000). 0 = no limit.")
     var maxConnections: Int?
 
@@ -43,18 +46,26 @@ struct ServeCommand: AsyncParsableCommand {
             for error in setup.errors { printError("\(error)") }
             throw ExitCode(78)  // EX_CONFIG
         }
-        let addresses = try (listen.isEmpty ? ["127.0.0.1:2525"] : listen).map(ListenAddress.parse)
+        var addresses = try (listen.isEmpty && tlsListen.isEmpty ? ["127.0.0.1:2525"] : listen).map(ListenAddress.parse)
+        var tlsAddresses = try tlsListen.map(ListenAddress.parse)
+        for index in tlsAddresses.indices { tlsAddresses[index].implicitTLS = true }
+        addresses += tlsAddresses
+        if !tlsAddresses.isEmpty && setup.environment.tls == nil {
+            printError("--tls-listen needs a certificate: add the tls plugin to config/plugins")
+            throw ExitCode(78)
+        }
         let limiter = ConnectionLimiter(
             maxConnections: maxConnections ?? setup.config.integer("max_connections") ?? 1000,
             maxPerIP: maxPerIP ?? setup.config.integer("max_connections_per_ip") ?? 20)
-        let environment = setup.environment
+        let box = EnvironmentBox(setup.environment)
+        let listenerCount = addresses.count
         let boundCount = Atomic<Int>(0)
         let user = self.user
         let listeners = addresses.map { address in
-            SMTPListener(host: address.host, port: address.port, limiter: limiter, environment: { environment }) { bound in
-                printError("listening on \(ListenAddress.describe(bound))")
+            SMTPListener(host: address.host, port: address.port, implicitTLS: address.implicitTLS, limiter: limiter, environment: { box.current }) { bound in
+                printError("listening on \(ListenAddress.describe(bound))\(address.implicitTLS ? " (TLS)" : "")")
                 // Privileges go once every port is bound, so port 25 works from root.
-                if boundCount.add(1, ordering: .relaxed).newValue == addresses.count, let user {
+                if boundCount.add(1, ordering: .relaxed).newValue == listenerCount, let user {
                     do { try Privileges.drop(to: user) } catch {
                         printError("cannot switch to user \(user): \(error)")
                         Glibc.exit(77)
@@ -63,7 +74,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         var configuration = ServiceGroupConfiguration(
-            services: listeners.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            services: listeners.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+                + [ServiceGroupConfiguration.ServiceConfiguration(service: ReloadOnHangup(setup: setup, box: box, logger: logger))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger)
@@ -78,6 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
 struct ListenAddress {
     var host: String
     var port: Int
+    var implicitTLS = false
 
     static func parse(_ text: String) throws -> ListenAddress {
         var host = "0.0.0.0"

@@ -9,5 +9,6 @@ public enum BuiltInPlugins {
         ("count_unrecognized_commands", CountUnrecognizedCommands.self),
         ("dont_require_anglebrackets", DontRequireAngleBrackets.self),
         ("logging/warn", WarnLogger.self),
+        ("tls", TLSPlugin.self),
     ]
 }

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOExtras
 import NIOPosix
+import NIOSSL
 import SMTPCore
 import SMTPPluginAPI
 
@@ -10,11 +11,17 @@ import SMTPPluginAPI
 public enum ChannelSession {
     public typealias AsyncSMTPChannel = NIOAsyncChannel<SMTPInboundPart, SMTPOutboundPart>
 
-    /// Adds the idle timer and the SMTP codec, and wraps the channel for async use.
-    public static func configure(_ channel: any Channel, limits: SMTPLimits) throws -> AsyncSMTPChannel {
+    /// Adds TLS (on implicit-TLS listeners), the idle timer and the SMTP codec, and wraps the
+    /// channel for async use. `environment.tls`, when set, also serves STARTTLS.
+    public static func configure(_ channel: any Channel, environment: SessionEnvironment, implicitTLS: Bool = false) throws -> AsyncSMTPChannel {
+        let limits = environment.settings.limits
+        if implicitTLS {
+            guard let tls = environment.tls else { throw ChannelError.operationUnsupported }
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+        }
         try channel.pipeline.syncOperations.addHandlers([
             IdleStateHandler(readTimeout: .seconds(Int64(limits.idleTimeoutSeconds))),
-            SMTPServerCodec(limits: limits),
+            SMTPServerCodec(limits: limits, startTLSContext: implicitTLS ? nil : environment.tls),
         ])
         return try AsyncSMTPChannel(wrappingChannelSynchronously: channel)
     }

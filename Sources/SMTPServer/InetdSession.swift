@@ -10,16 +10,15 @@ import SMTPPluginAPI
 /// One session on standard input and output, for tcpserver, xinetd and systemd `Accept=yes`.
 /// A socket on fd 0 is used as a socket (so the peer's address is known); pipes work too.
 public enum InetdSession {
-    public static func run(environment: SessionEnvironment, processEnvironment: [String: String], group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
-        let limits = environment.settings.limits
+    public static func run(environment: SessionEnvironment, processEnvironment: [String: String], implicitTLS: Bool = false, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
         let channel: ChannelSession.AsyncSMTPChannel
         if isSocket(0) {
             channel = try await ClientBootstrap(group: group).channelOption(.allowRemoteHalfClosure, value: true).withConnectedSocket(0) { channel in
-                channel.eventLoop.makeCompletedFuture { try ChannelSession.configure(channel, limits: limits) }
+                channel.eventLoop.makeCompletedFuture { try ChannelSession.configure(channel, environment: environment, implicitTLS: implicitTLS) }
             }
         } else {
             channel = try await NIOPipeBootstrap(group: group).channelOption(.allowRemoteHalfClosure, value: true).takingOwnershipOfDescriptors(input: 0, output: 1) { channel in
-                channel.eventLoop.makeCompletedFuture { try ChannelSession.configure(channel, limits: limits) }
+                channel.eventLoop.makeCompletedFuture { try ChannelSession.configure(channel, environment: environment, implicitTLS: implicitTLS) }
             }
         }
         let remote = channel.channel.remoteAddress

@@ -10,6 +10,8 @@ import ServiceLifecycle
 public final class SMTPListener: Service, Sendable {
     public let host: String
     public let port: Int
+    /// TLS from the first byte (port 465, RFC 8314) instead of STARTTLS.
+    public let implicitTLS: Bool
     private let environment: @Sendable () -> SessionEnvironment
     private let limiter: ConnectionLimiter
     private let group: any EventLoopGroup
@@ -17,13 +19,14 @@ public final class SMTPListener: Service, Sendable {
 
     /// `environment` is asked at every accept, so a reload takes effect for new connections.
     public init(
-        host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        host: String, port: Int, implicitTLS: Bool = false, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         limiter: ConnectionLimiter,
         environment: @escaping @Sendable () -> SessionEnvironment,
         onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) {
         self.host = host
         self.port = port
+        self.implicitTLS = implicitTLS
         self.group = group
         self.limiter = limiter
         self.environment = environment
@@ -31,7 +34,8 @@ public final class SMTPListener: Service, Sendable {
     }
 
     public func run() async throws {
-        let initialLimits = environment().settings.limits
+        let environment = self.environment
+        let implicitTLS = self.implicitTLS
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -39,8 +43,9 @@ public final class SMTPListener: Service, Sendable {
             // A client may send its last commands and shut down its side; it still gets the replies.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: host, port: port) { channel in
+                // Asked per connection, so a reload (new certificate, new limits) applies to new clients.
                 channel.eventLoop.makeCompletedFuture {
-                    try ChannelSession.configure(channel, limits: initialLimits)
+                    try ChannelSession.configure(channel, environment: environment(), implicitTLS: implicitTLS)
                 }
             }
         if let address = server.channel.localAddress { onBound(address) }

@@ -1,5 +1,7 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import SMTPCore
 
 /// Frames client bytes into `SMTPInboundPart`s and encodes replies, switching between command and
@@ -19,7 +21,11 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
     /// Bytes allowed to pile up while the framer waits for the session's decision.
     private let maxBufferedWhilePaused: Int
 
-    public init(limits: SMTPLimits) {
+    /// The context STARTTLS uses; nil when no certificate is configured.
+    private let startTLSContext: NIOSSLContext?
+
+    public init(limits: SMTPLimits, startTLSContext: NIOSSLContext? = nil) {
+        self.startTLSContext = startTLSContext
         framer = SMTPFramer(maxCommandLineLength: limits.maxCommandLineLength, maxDataLineLength: limits.maxDataLineLength)
         maxBufferedWhilePaused = max(65_536, limits.maxCommandLineLength * 4)
     }
@@ -41,6 +47,12 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
             context.fireChannelReadComplete()
             return
         }
+        if case TLSUserEvent.handshakeCompleted = event {
+            let version = (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).tlsVersion).flatMap { $0 }
+            context.fireChannelRead(wrapInboundOut(.tlsEstablished(version: version.map(Self.describe) ?? "TLS")))
+            context.fireChannelRead(wrapInboundOut(.batchEnd))
+            context.fireChannelReadComplete()
+        }
         if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed, framer.mode == .awaitingDecision {
             // Frames are still waiting behind DATA; passing EOF on now would end the session's
             // stream before they reach it.
@@ -56,6 +68,48 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // TLS errors are worth a line in the log with their reason; the session writes it.
+        if error is NIOSSLError || error is BoringSSLError {
+            context.fireChannelRead(wrapInboundOut(.tlsFailed(reason: "\(error)")))
+        }
+        context.fireErrorCaught(error)
+    }
+
+    static func describe(_ version: TLSVersion) -> String {
+        switch version {
+        case .tlsv1: return "TLSv1"
+        case .tlsv11: return "TLSv1.1"
+        case .tlsv12: return "TLSv1.2"
+        case .tlsv13: return "TLSv1.3"
+        }
+    }
+
+    /// RFC 3207 in one step on the event loop: the 220 goes out in clear, every byte the client
+    /// sent after STARTTLS is thrown away (the command-injection attack), and TLS starts.
+    private func startTLS(context: ChannelHandlerContext, reply: ByteBuffer, promise: EventLoopPromise<Void>?) {
+        context.writeAndFlush(wrapOutboundOut(reply), promise: promise)
+        let discarded = framer.discardBufferedBytes()
+        framer.resumeCommands()
+        if discarded > 0 {
+            context.fireChannelRead(wrapInboundOut(.discardedAfterSTARTTLS(octets: discarded)))
+        }
+        guard let startTLSContext else {
+            context.close(promise: nil)
+            return
+        }
+        do {
+            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: startTLSContext), position: .first)
+        } catch {
+            context.fireChannelRead(wrapInboundOut(.tlsFailed(reason: "cannot start TLS: \(error)")))
+            context.close(promise: nil)
+        }
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let part = unwrapOutboundIn(data)
         var buffer = context.channel.allocator.buffer(capacity: 64)
@@ -68,6 +122,8 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
                 context.close(promise: nil)
                 promise?.succeed()
             }
+        case .startTLS:
+            startTLS(context: context, reply: buffer, promise: promise)
         case .readMessage, .readCommands:
             context.write(wrapOutboundOut(buffer), promise: promise)
             if part.then == .readMessage { framer.enterDataMode() } else { framer.resumeCommands() }

@@ -16,6 +16,12 @@ public enum SMTPInboundPart: Sendable {
     case idleTimeout
     /// The daemon is shutting down: finish the transaction in flight, then say goodbye.
     case shutdownRequested
+    /// A TLS handshake finished; the protocol version negotiated (`TLSv1.3`).
+    case tlsEstablished(version: String)
+    /// A TLS handshake failed; why, for the log.
+    case tlsFailed(reason: String)
+    /// Plaintext bytes that followed STARTTLS and were thrown away (RFC 3207 §5).
+    case discardedAfterSTARTTLS(octets: Int)
 }
 
 /// What the session hands the codec: a reply, and how the bytes after it must be read.
@@ -28,6 +34,8 @@ public struct SMTPOutboundPart: Sendable {
         case readCommands
         /// Close the connection once the reply is written.
         case close
+        /// The reply was STARTTLS's 220: drop buffered plaintext and start the TLS handshake.
+        case startTLS
     }
 
     public var reply: SMTPReply

@@ -8,16 +8,20 @@ import SMTPPluginAPI
 public final class SMTPSession {
     let environment: SessionEnvironment
     public let connection: Connection
-    private let sink: any SMTPReplySink
-    private var logger: Logger
-    private var settings: SessionSettings { environment.settings }
-    private var hooks: HookRunner { environment.hooks }
+    let sink: any SMTPReplySink
+    var logger: Logger
+    var settings: SessionSettings { environment.settings }
+    var hooks: HookRunner { environment.hooks }
 
-    private var transaction: Transaction?
-    private var pending: [SMTPOutboundPart] = []
-    private var commandCount = 0
-    private var closing = false
-    private var shutdownRequested = false
+    var transaction: Transaction?
+    var pending: [SMTPOutboundPart] = []
+    var commandCount = 0
+    var closing = false
+    var shutdownRequested = false
+    /// Relay permission as the connect hooks left it; STARTTLS goes back to it (RFC 3207 §4.2).
+    var relayAfterConnect = false
+    /// AUTH failures on this connection, for the growing delay.
+    var authFailures = 0
 
     public init(environment: SessionEnvironment, connection: Connection, sink: any SMTPReplySink) {
         self.environment = environment
@@ -33,6 +37,7 @@ public final class SMTPSession {
     public func run<Inbound: AsyncIteratorProtocol>(inbound: inout Inbound) async where Inbound.Element == SMTPInboundPart {
         logger.info("connect from \(connection.remoteIP):\(connection.remotePort)")
         let greeting = CommandResponses.connect(await hooks.run(.connect, call()), greeting: settings.greetingText)
+        relayAfterConnect = connection.isRelayClient
         respond(greeting)
         do {
             try await flush()
@@ -70,33 +75,40 @@ public final class SMTPSession {
             // later and will retry the transaction. A message being received is finished first
             // (see receiveMessage).
             respond(shuttingDown())
+        case .tlsEstablished(let version):
+            connection.tlsCipher = version
+            logger.info("TLS established: \(version)")
+        case .tlsFailed(let reason):
+            logger.warning("TLS handshake failed: \(reason)")
+        case .discardedAfterSTARTTLS(let octets):
+            logger.warning("discarded \(octets) octets sent in clear after STARTTLS (command injection attempt?)")
         case .dataChunk, .dataEnd:
             // Only read inside DATA; the framer cannot produce them in command mode.
             break
         }
     }
 
-    private func shuttingDown() -> Response {
+    func shuttingDown() -> Response {
         Response(421, .systemNotAccepting, "\(settings.hostName) Service shutting down, closing connection", disconnect: true)
     }
 
     // MARK: Replies
 
-    private func respond(_ response: Response, then: SMTPOutboundPart.Then = .continue) {
+    func respond(_ response: Response, then: SMTPOutboundPart.Then = .continue) {
         let effective: SMTPOutboundPart.Then = response.disconnect ? .close : then
         logger.debug(">> \(response.reply.code) \(response.reply.text)")
         pending.append(SMTPOutboundPart(response.reply, then: effective))
         if response.disconnect { closing = true }
     }
 
-    private func flush() async throws {
+    func flush() async throws {
         guard !pending.isEmpty else { return }
         let parts = pending
         pending.removeAll(keepingCapacity: true)
         try await sink.send(parts)
     }
 
-    private func call(_ payload: HookPayload = .none) -> HookCall {
+    func call(_ payload: HookPayload = .none) -> HookCall {
         HookCall(connection: connection, transaction: transaction, payload: payload)
     }
 
@@ -111,8 +123,9 @@ public final class SMTPSession {
             return
         }
         let parsed = SMTPCommandLine(parsing: String(buffer: line))
-        logger.debug("<< \(parsed.verb) \(parsed.argument)")
-        guard let verb = parsed.knownCommand else {
+        // AUTH arguments are credentials: they never reach the log.
+        logger.debug("<< \(parsed.verb) \(parsed.verb == "auth" ? "<hidden>" : parsed.argument)")
+        guard let verb = parsed.knownCommand, isOffered(verb) else {
             let outcome = await hooks.run(.unrecognizedCommand, call(.unrecognized(verb: parsed.verb, argument: parsed.argument)))
             respond(CommandResponses.unrecognized(outcome, verb: parsed.verb), then: then)
             return
@@ -133,6 +146,10 @@ public final class SMTPSession {
             respond(CommandResponses.help(await hooks.run(.help, call(.argument(parsed.argument))), defaultLines: lines))
         case .quit:
             respond(CommandResponses.quit(await hooks.run(.quit, call()), hostName: settings.hostName))
+        case .starttls:
+            await startTLS(parsed.argument)
+        case .auth:
+            try await authenticate(parsed.argument, inbound: &inbound)
         }
     }
 
@@ -154,6 +171,8 @@ public final class SMTPSession {
             lines += ["PIPELINING", "8BITMIME"]
             if settings.limits.maxMessageSize > 0 { lines.append("SIZE \(settings.limits.maxMessageSize)") }
             lines.append("ENHANCEDSTATUSCODES")
+            if isOffered(.starttls) && !connection.isTLS { lines.append("STARTTLS") }
+            if authAdvertised { lines.append("AUTH " + authMechanisms.map(\.rawValue).joined(separator: " ")) }
             lines += connection.takeAdvertisedCapabilities()
         }
         // RFC 2034 §3: no enhanced code in the HELO/EHLO reply.
@@ -348,7 +367,7 @@ public final class SMTPSession {
                 return
             case .shutdownRequested:
                 shutdownRequested = true
-            case .batchEnd, .command, .commandLineTooLong:
+            case .batchEnd, .command, .commandLineTooLong, .tlsEstablished, .tlsFailed, .discardedAfterSTARTTLS:
                 continue
             }
         }
@@ -430,7 +449,7 @@ public final class SMTPSession {
         }
     }
 
-    private func resetTransaction() async {
+    func resetTransaction() async {
         guard let txn = transaction else { return }
         transaction = nil
         _ = await hooks.run(.resetTransaction, HookCall(connection: connection, transaction: txn))

@@ -1,4 +1,5 @@
 import Logging
+import NIOSSL
 import SMTPCore
 import SMTPPluginAPI
 import Synchronization
@@ -8,11 +9,17 @@ public struct SessionEnvironment: Sendable {
     public var settings: SessionSettings
     public var hooks: HookRunner
     public var logger: Logger
+    /// For STARTTLS and implicit-TLS listeners; nil when no `tls` plugin declared a certificate.
+    public var tls: NIOSSLContext?
+    /// Shared by all sessions, so guessing passwords across reconnections is noticed.
+    public var authFailures: AuthFailureTracker
 
-    public init(settings: SessionSettings, hooks: HookRegistry, logger: Logger) {
+    public init(settings: SessionSettings, hooks: HookRegistry, logger: Logger, tls: NIOSSLContext? = nil) {
         self.settings = settings
         self.hooks = HookRunner(registry: hooks, timeout: settings.hookTimeout, logger: logger)
         self.logger = logger
+        self.tls = tls
+        self.authFailures = AuthFailureTracker(limit: settings.authMaxFailuresPerIP)
     }
 }
 

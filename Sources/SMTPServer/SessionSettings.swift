@@ -14,6 +14,14 @@ public struct SessionSettings: Sendable {
     public var spoolDirectory: String
     /// How long one plugin may take at one hook. Config `plugin_timeout` (seconds).
     public var hookTimeout: Duration
+    /// Config `tls_before_auth`: AUTH is neither offered nor accepted before TLS.
+    public var tlsBeforeAuth = false
+    /// Failed AUTH attempts on one connection before it is closed (`auth_max_failures`).
+    public var authMaxFailures = 3
+    /// Failed AUTH attempts from one address within 10 minutes before it is turned away (`auth_max_failures_per_ip`).
+    public var authMaxFailuresPerIP = 10
+    /// First delay after a failed AUTH, doubling with each further failure (`auth_failure_delay`, seconds).
+    public var authFailureDelay: Duration = .seconds(1)
 
     public init(hostName: String, greeting: String? = nil, limits: SMTPLimits = SMTPLimits(), spoolDirectory: String, hookTimeout: Duration = .seconds(120)) {
         self.hostName = hostName
@@ -41,6 +49,10 @@ public struct SessionSettings: Sendable {
             limits: limits,
             spoolDirectory: config.value("spool_dir") ?? defaultSpoolDirectory,
             hookTimeout: .seconds(config.integer("plugin_timeout").flatMap { $0 > 0 ? $0 : nil } ?? 120))
+        tlsBeforeAuth = config.flag("tls_before_auth")
+        if let v = config.integer("auth_max_failures"), v > 0 { authMaxFailures = v }
+        if let v = config.integer("auth_max_failures_per_ip"), v >= 0 { authMaxFailuresPerIP = v }
+        if let v = config.value("auth_failure_delay").flatMap(Double.init), v >= 0 { authFailureDelay = .milliseconds(Int(v * 1000)) }
     }
 
     /// The 220 line: config `smtpgreeting` (with ESMTP added when missing) or qpsmtpd's text.

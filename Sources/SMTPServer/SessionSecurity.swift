@@ -1,0 +1,206 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import Logging
+import NIOCore
+import SMTPCore
+import SMTPPluginAPI
+
+/// STARTTLS (RFC 3207) and AUTH (RFC 4954), the commands that change who the session trusts.
+extension SMTPSession {
+    /// STARTTLS needs a certificate, AUTH an auth plugin; without them the verbs are unknown.
+    func isOffered(_ verb: SMTPVerb) -> Bool {
+        switch verb {
+        case .starttls: return environment.tls != nil
+        case .auth: return !authMechanisms.isEmpty
+        default: return true
+        }
+    }
+
+    /// Mechanisms some plugin can check: a generic `auth` hook covers all of them (qpsmtpd).
+    var authMechanisms: [AuthMechanism] {
+        if hooks.has(.auth) { return AuthMechanism.allCases }
+        return AuthMechanism.allCases.filter { hooks.has($0.hookPoint) }
+    }
+
+    /// With `tls_before_auth`, AUTH is not even mentioned before TLS, whatever the plugin order.
+    var authAdvertised: Bool {
+        !authMechanisms.isEmpty && (!settings.tlsBeforeAuth || connection.isTLS)
+    }
+
+    func startTLS(_ argument: String) async {
+        guard argument.isEmpty else {
+            respond(Response(501, .invalidArguments, "Syntax error (no parameters allowed)"), then: .readCommands)
+            return
+        }
+        guard !connection.isTLS else {
+            respond(Response(503, .invalidCommand, "TLS already active"), then: .readCommands)
+            return
+        }
+        respond(Response(220, .ok, "Ready to start TLS"), then: .startTLS)
+        // RFC 3207 §4.2: nothing learnt from the client before TLS survives it. qpsmtpd keeps AUTH
+        // and relay state here; we go back to what the connection itself earned at connect.
+        await resetTransaction()
+        connection.forgetGreeting()
+        connection.authUser = nil
+        connection.authMechanism = nil
+        connection.isRelayClient = relayAfterConnect
+    }
+
+    func authenticate<Inbound: AsyncIteratorProtocol>(_ argument: String, inbound: inout Inbound) async throws where Inbound.Element == SMTPInboundPart {
+        guard let hello = connection.hello else {
+            respond(Response(503, .invalidCommand, "please say hello first ..."))
+            return
+        }
+        guard hello == .ehlo else {
+            respond(Response(503, .invalidCommand, "AUTH not defined for HELO"))
+            return
+        }
+        guard connection.authUser == nil else {
+            respond(Response(503, .invalidCommand, "but you already said AUTH ..."))
+            return
+        }
+        guard transaction?.sender == nil else {
+            respond(Response(503, .invalidCommand, "AUTH is not allowed during a mail transaction"))
+            return
+        }
+        guard !settings.tlsBeforeAuth || connection.isTLS else {
+            respond(Response(530, .securityOther, "Must issue a STARTTLS command first"))
+            return
+        }
+        if environment.authFailures.isBlocked(connection.remoteIP) {
+            respond(Response(421, EnhancedStatusCode(4, 7, 0), "Too many failed authentications from \(connection.remoteIP), try again later", disconnect: true))
+            return
+        }
+        let words = argument.split(separator: " ", maxSplits: 1).map(String.init)
+        guard let name = words.first, let mechanism = AuthMechanism(rawValue: name.uppercased()), authMechanisms.contains(mechanism) else {
+            respond(Response(504, .invalidArguments, "Unrecognized authentication type"))
+            return
+        }
+        var reader = AuthResponseReader(inbound: inbound, session: self)
+        let attempt = try await credentials(mechanism, initial: words.count > 1 ? words[1] : nil, reader: &reader)
+        inbound = reader.inbound
+        guard let attempt else { return }
+
+        var outcome = await hooks.run(mechanism.hookPoint, call(.auth(attempt)))
+        if case .declined = outcome { outcome = await hooks.run(.auth, call(.auth(attempt))) }
+        await answer(outcome, for: attempt)
+    }
+
+    private func answer(_ outcome: HookOutcome, for attempt: AuthAttempt) async {
+        switch outcome {
+        case .answered(.ok, _):
+            connection.authUser = attempt.user
+            connection.authMechanism = attempt.mechanism.rawValue
+            connection.isRelayClient = true
+            connection[note: .naughty] = nil
+            logger.info("AUTH \(attempt.mechanism.rawValue) succeeded for \(attempt.user)")
+            respond(Response(235, EnhancedStatusCode(2, 7, 0), "Authentication successful"))
+        case .answered(.done(let reply), _):
+            respond(Response(reply: reply))
+        case .answered(.denySoft(let m), _), .answered(.denySoftDisconnect(let m), _):
+            respond(Response(454, EnhancedStatusCode(4, 7, 0), m ?? "Temporary authentication failure"))
+        case .failed:
+            respond(Response(454, EnhancedStatusCode(4, 7, 0), "Temporary authentication failure"))
+        default:
+            authFailures += 1
+            environment.authFailures.recordFailure(connection.remoteIP)
+            logger.notice("AUTH \(attempt.mechanism.rawValue) failed for \(attempt.user) (\(authFailures) on this connection)")
+            // A delay that doubles with each failure makes guessing slow; then we hang up.
+            let delay = settings.authFailureDelay * (1 << min(authFailures - 1, 4))
+            if delay > .zero { try? await Task.sleep(for: delay) }
+            if authFailures >= settings.authMaxFailures {
+                respond(Response(421, EnhancedStatusCode(4, 7, 0), "Too many failed authentications, closing connection", disconnect: true))
+            } else {
+                respond(Response(535, EnhancedStatusCode(5, 7, 8), "Authentication credentials invalid"))
+            }
+        }
+    }
+
+    /// Runs the mechanism's exchange. Nil when it ended without credentials (the reply is queued).
+    private func credentials<Inbound>(_ mechanism: AuthMechanism, initial: String?, reader: inout AuthResponseReader<Inbound>) async throws -> AuthAttempt? {
+        switch mechanism {
+        case .plain:
+            guard let response = try await reader.response(initial: initial, prompt: "") else { return nil }
+            // authzid NUL authcid NUL passwd (RFC 4616)
+            let parts = response.split(separator: 0, maxSplits: 2, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            guard parts.count == 3, !parts[1].isEmpty else {
+                respond(Response(501, .syntaxError, "Malformed PLAIN response"))
+                return nil
+            }
+            guard parts[0].isEmpty || parts[0] == parts[1] else {
+                respond(Response(535, EnhancedStatusCode(5, 7, 8), "Authentication invalid for \(parts[1])"))
+                return nil
+            }
+            return AuthAttempt(mechanism: .plain, user: parts[1], password: parts[2])
+        case .login:
+            guard let user = try await reader.response(initial: initial, prompt: "VXNlcm5hbWU6") else { return nil }
+            guard let password = try await reader.response(initial: nil, prompt: "UGFzc3dvcmQ6") else { return nil }
+            return AuthAttempt(mechanism: .login, user: String(decoding: user, as: UTF8.self), password: String(decoding: password, as: UTF8.self))
+        case .cramMD5:
+            // RFC 2195: a unique challenge in msg-id form; random part and time, as qpsmtpd does.
+            let challenge = "<\(String(UInt32.random(in: 0...UInt32.max), radix: 16)).\(String(time(nil), radix: 16))@\(settings.hostName)>"
+            guard initial == nil else {
+                respond(Response(501, .syntaxError, "CRAM-MD5 takes no initial response"))
+                return nil
+            }
+            guard let response = try await reader.response(initial: nil, prompt: Data(challenge.utf8).base64EncodedString()) else { return nil }
+            // "user SP digest", the digest being 32 lowercase hex digits (RFC 2195)
+            let text = String(decoding: response, as: UTF8.self)
+            guard let space = text.lastIndex(of: " "), text.distance(from: text.index(after: space), to: text.endIndex) == 32 else {
+                respond(Response(501, .syntaxError, "Malformed CRAM-MD5 response"))
+                return nil
+            }
+            return AuthAttempt(mechanism: .cramMD5, user: String(text[..<space]), digest: text[text.index(after: space)...].lowercased(), challenge: challenge)
+        }
+    }
+}
+
+/// Reads the client's answers to `334` prompts. Every way out ends with a reply: qpsmtpd stays
+/// silent on an empty PLAIN password or a `*` cancel, which stalls the client.
+struct AuthResponseReader<Inbound: AsyncIteratorProtocol> where Inbound.Element == SMTPInboundPart {
+    var inbound: Inbound
+    let session: SMTPSession
+
+    /// The decoded response; nil after answering a cancel, bad base64 or a lost connection.
+    mutating func response(initial: String?, prompt: String) async throws -> [UInt8]? {
+        let line: String
+        if let initial {
+            // RFC 4954 §4: "=" stands for an empty initial response.
+            line = initial == "=" ? "" : initial
+        } else {
+            session.respond(Response(reply: SMTPReply(code: 334, lines: [prompt])))
+            try await session.flush()
+            guard let next = try await nextLine() else { return nil }
+            line = next
+        }
+        if line == "*" {
+            session.respond(Response(501, EnhancedStatusCode(5, 7, 0), "Authentication cancelled"))
+            return nil
+        }
+        guard let decoded = Data(base64Encoded: line) else {
+            session.respond(Response(501, EnhancedStatusCode(5, 5, 2), "Invalid base64 data"))
+            return nil
+        }
+        return Array(decoded)
+    }
+
+    private mutating func nextLine() async throws -> String? {
+        while let part = try await inbound.next() {
+            switch part {
+            case .command(let buffer):
+                return String(buffer: buffer)
+            case .commandLineTooLong:
+                session.respond(Response(500, .syntaxError, "Authentication response too long"))
+                return nil
+            case .idleTimeout, .shutdownRequested:
+                session.respond(Response(421, .connectionTimedOut, "\(session.settings.hostName) closing connection", disconnect: true))
+                return nil
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+}

@@ -9,5 +9,9 @@ public enum BuiltInPlugins {
         ("count_unrecognized_commands", CountUnrecognizedCommands.self),
         ("dont_require_anglebrackets", DontRequireAngleBrackets.self),
         ("logging/warn", WarnLogger.self),
+        ("auth/auth_flat_file", AuthFlatFile.self),
+        ("auth/auth_checkpassword", AuthCheckpassword.self),
+        ("auth/auth_imap", AuthIMAP.self),
+        ("auth/authdeny", AuthDeny.self),
     ]
 }

@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .target(
@@ -52,9 +53,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // crypt(3) from libxcrypt, for the hashed passwords the auth plugins check.
+        .target(
+            name: "CCrypt",
+            linkerSettings: [.linkedLibrary("crypt")]
+        ),
         .target(
             name: "SMTPPlugins",
-            dependencies: ["SMTPCore", "SMTPPluginAPI", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SMTPCore", "SMTPPluginAPI", "CCrypt",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

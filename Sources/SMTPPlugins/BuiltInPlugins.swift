@@ -10,5 +10,9 @@ public enum BuiltInPlugins {
         ("dont_require_anglebrackets", DontRequireAngleBrackets.self),
         ("logging/warn", WarnLogger.self),
         ("tls", TLSPlugin.self),
+        ("auth/auth_flat_file", AuthFlatFile.self),
+        ("auth/auth_checkpassword", AuthCheckpassword.self),
+        ("auth/auth_imap", AuthIMAP.self),
+        ("auth/authdeny", AuthDeny.self),
     ]
 }

@@ -1,0 +1,24 @@
+#ifndef QPSMTPD_CCRYPT_H
+#define QPSMTPD_CCRYPT_H
+
+#include <stddef.h>
+
+/// Size of the buffer `ccrypt_hash` writes into (libxcrypt's CRYPT_OUTPUT_SIZE).
+#define CCRYPT_OUTPUT_SIZE 384
+
+/// Hashes `phrase` with the method and salt of `setting` (a whole stored hash works as the
+/// setting) through libxcrypt's crypt_r, and copies the NUL-terminated result into `out`.
+/// Returns 0 on success, -1 when the method is unknown or disabled, the setting is malformed,
+/// or `out` is too small. Thread-safe: each call has its own crypt_data, wiped after use.
+int ccrypt_hash(const char *phrase, const char *setting, char *out, size_t out_size);
+
+/// What crypt_checksalt says about `setting`: 0 usable, 1 usable but legacy (weak),
+/// 2 disabled or unknown method, 3 malformed.
+int ccrypt_check_setting(const char *setting);
+
+/// pipe2(fds, O_CLOEXEC): a pipe whose ends no concurrently spawned child inherits. Swift's
+/// Glibc module is built without _GNU_SOURCE and does not show pipe2, so it is wrapped here for
+/// the auth plugins that hand a pipe to a child (checkpassword). Returns 0 or -1 with errno.
+int ccrypt_pipe_cloexec(int fds[2]);
+
+#endif

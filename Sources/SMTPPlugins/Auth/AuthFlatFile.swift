@@ -1,0 +1,71 @@
+import Logging
+import SMTPPluginAPI
+
+/// `auth/auth_flat_file`: users and passwords from config file `flat_auth_pw`, one
+/// `user@domain:password` a line. The password may be clear text (as in qpsmtpd) or a crypt(3)
+/// hash (`$y$`, `$2b$`, `$6$`, `$5$`, ...; see `StoredPassword`). PLAIN and LOGIN work with
+/// both; CRAM-MD5 only with a clear password, and declines for a hashed one.
+///
+/// Unknown users and names without `@` are DECLINED (another plugin may know them); a wrong
+/// password is DENY `auth_flat_file - wrong password`. The file is read through the config
+/// store at each attempt, so a reload (SIGHUP) picks up changes.
+public struct AuthFlatFile: SMTPPlugin {
+    public static let registeredHooks: [HookPoint] = [.authPlain, .authLogin, .authCramMD5]
+
+    static let label = "auth_flat_file"
+    private let config: any ConfigStore
+    private let logger: Logger
+    private let blocking: any BlockingWorkRunner
+
+    public init(context: PluginContext) throws {
+        config = context.config
+        logger = context.logger
+        blocking = context.services.blocking
+        for line in context.config.entries("flat_auth_pw") {
+            guard let colon = line.text.firstIndex(of: ":") else {
+                context.logger.warning("\(line.file):\(line.lineNumber): no ':' between user and password")
+                continue
+            }
+            // Say at start-up, not at the first login, that a hash cannot be checked here.
+            if case .crypt(let hash) = StoredPassword(parsing: String(line.text[line.text.index(after: colon)...])),
+                !AuthPasswordCheck.canCheck(hash: hash)
+            {
+                context.logger.error("\(line.file):\(line.lineNumber): this system's crypt(3) cannot check that hash")
+            }
+        }
+    }
+
+    public func register(into hooks: inout HookRegistry) {
+        hooks.onAuth([.plain, .login, .cramMD5]) { _, attempt in
+            try await authenticate(attempt)
+        }
+    }
+
+    func authenticate(_ attempt: AuthAttempt) async throws -> HookResult {
+        if attempt.password == nil && attempt.digest == nil {
+            logger.info("fail: missing password")
+            return .deny("authflat - missing password")
+        }
+        let user = attempt.user.lowercased()
+        guard user.contains("@") else {
+            logger.info("fail: no domain")
+            return .declined
+        }
+        guard let stored = lookup(user) else {
+            logger.info("fail: no such user: \(attempt.user)")
+            return .declined
+        }
+        let verdict = try await AuthPasswordCheck.check(attempt, against: stored, blocking: blocking)
+        return AuthPasswordCheck.result(verdict, label: Self.label, logger: logger)
+    }
+
+    /// The first line whose user matches, case-insensitively (qpsmtpd lowercases and greps `/^user:/i`).
+    private func lookup(_ user: String) -> StoredPassword? {
+        for line in config.lines("flat_auth_pw") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            guard line[..<colon].lowercased() == user else { continue }
+            return StoredPassword(parsing: String(line[line.index(after: colon)...]))
+        }
+        return nil
+    }
+}

@@ -29,8 +29,8 @@ let commandLineVectors: [CommandLineVector] = [
     .init(line: "HELO\tx", verb: "helo\tx", argument: "", wellFormed: false, known: nil),
     .init(line: "HELO\tx y", verb: "helo\tx", argument: "y", wellFormed: false, known: nil),
     // Well-formed verbs the core does not implement itself go to plugins.
-    .init(line: "STARTTLS", verb: "starttls", argument: "", wellFormed: true, known: nil),
-    .init(line: "AUTH PLAIN AGFiYwBkZWY=", verb: "auth", argument: "PLAIN AGFiYwBkZWY=", wellFormed: true, known: nil),
+    .init(line: "STARTTLS", verb: "starttls", argument: "", wellFormed: true, known: .starttls),
+    .init(line: "AUTH PLAIN AGFiYwBkZWY=", verb: "auth", argument: "PLAIN AGFiYwBkZWY=", wellFormed: true, known: .auth),
     .init(line: "X_CUSTOM_1", verb: "x_custom_1", argument: "", wellFormed: true, known: nil),
     .init(line: "ABCDEFGHIJKL", verb: "abcdefghijkl", argument: "", wellFormed: true, known: nil),
     .init(line: "ABCDEFGHIJKLM", verb: "abcdefghijklm", argument: "", wellFormed: false, known: nil),

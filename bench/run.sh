@@ -13,7 +13,7 @@
 #   IDLE_N [10000]  idle sessions held against our daemon; PEER_IDLE_N [1000] for peers
 #   BIG_MB [50]     size of the one large message
 #   SERVERS         subset of: ours-maildir ours-discard smtp-sink postfix qpsmtpd-forkserver aiosmtpd
-#   SCENARIOS       subset of: par20_reuse par20_conn seq1_reuse par20_100k big50m idle
+#   SCENARIOS       subset of: big50m par20_reuse par20_conn seq1_reuse par20_100k idle
 #   LOGLEVEL [6]    loglevel for our daemon and the Perl qpsmtpd (6 = info)
 #   BENCH_DIR [/tmp/qpsmtpd-bench]  venv, configs, Maildirs, logs, results
 #   OUT             results file [$BENCH_DIR/results/run-DATE.jsonl]
@@ -35,7 +35,7 @@ PEER_IDLE_N=${PEER_IDLE_N:-1000}
 BIG_MB=${BIG_MB:-50}
 LOGLEVEL=${LOGLEVEL:-6}
 SERVERS=${SERVERS:-ours-maildir ours-discard smtp-sink postfix qpsmtpd-forkserver aiosmtpd}
-SCENARIOS=${SCENARIOS:-par20_reuse par20_conn seq1_reuse par20_100k big50m idle}
+SCENARIOS=${SCENARIOS:-big50m par20_reuse par20_conn seq1_reuse par20_100k idle}
 OUT=${OUT:-$BENCH_DIR/results/run-$(date +%Y%m%d-%H%M%S).jsonl}
 PY="$BENCH_DIR/venv/bin/python"
 

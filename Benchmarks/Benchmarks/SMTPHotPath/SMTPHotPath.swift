@@ -5,8 +5,9 @@ import SMTPCore
 // Each benchmark iteration is one operation (one command, one reply, one message, one batch of
 // 100 lines), so the malloc counts in the output are allocations per operation.
 
-private let metrics: [BenchmarkMetric] = [.wallClock, .cpuTotal, .mallocCountTotal, .throughput]
-private let config = Benchmark.Configuration(metrics: metrics, maxDuration: .seconds(2), maxIterations: 200_000)
+private func configuration() -> Benchmark.Configuration {
+    .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput], maxDuration: .seconds(2), maxIterations: 200_000)
+}
 
 /// A 4 KB message as smtp-source sends it, dot-terminated.
 private func message4K() -> ByteBuffer {
@@ -25,6 +26,7 @@ private func pipelined100() -> ByteBuffer {
 }
 
 let benchmarks: @Sendable () -> Void = {
+    let config = configuration()
     let mailLine = "MAIL FROM:<sender.name@example.org> SIZE=4096 BODY=8BITMIME"
     let mailBytes = ByteBuffer(string: mailLine)
 
@@ -50,9 +52,9 @@ let benchmarks: @Sendable () -> Void = {
     let ehloReply = SMTPReply(
         code: 250,
         lines: ["bench.test.example Hi client [127.0.0.1]", "PIPELINING", "8BITMIME", "SIZE 0", "ENHANCEDSTATUSCODES"])
-    var replyBuffer = ByteBufferAllocator().buffer(capacity: 1024)
 
     Benchmark("encode 250 reply (one line, enhanced code)", configuration: config) { benchmark in
+        var replyBuffer = ByteBufferAllocator().buffer(capacity: 1024)
         for _ in benchmark.scaledIterations {
             replyBuffer.clear()
             okReply.write(to: &replyBuffer)
@@ -61,6 +63,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("encode EHLO reply (5 lines)", configuration: config) { benchmark in
+        var replyBuffer = ByteBufferAllocator().buffer(capacity: 1024)
         for _ in benchmark.scaledIterations {
             replyBuffer.clear()
             ehloReply.write(to: &replyBuffer)

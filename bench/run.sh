@@ -4,7 +4,7 @@
 # drives them with smtp-source and the harness's own clients, and prints a Markdown table.
 #
 #   bench/setup.sh                  # once, as root (Debian 12)
-#   bench/run.sh                    # full run: REPS=3, IDLE_N=10000 (about 15-25 minutes)
+#   bench/run.sh                    # full run: REPS=3, IDLE_N=10000 (about 10 minutes here)
 #   QUICK=1 bench/run.sh            # smoke run: REPS=1 SCALE=0.1 IDLE_N=500 (about 2 minutes)
 #
 # Environment (defaults in brackets):

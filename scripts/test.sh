@@ -60,4 +60,12 @@ if "$QPSMTPD_BIN" check-config --config "$TMP/config" >/dev/null 2>&1; then
     exit 1
 fi
 record "ok   Examples/CustomPlugin builds; its check-config accepts site/reject_noreply"
+CURRENT="Benchmarks (build only)"
+step "$CURRENT: swift build --package-path Benchmarks"
+# CI only builds the micro-benchmarks (run them with: cd Benchmarks && swift package benchmark),
+# and checks that the load harness's Python parses.
+swift build --package-path Benchmarks
+python3 -m py_compile bench/lib/*.py bench/servers/*.py
+bash -n bench/run.sh bench/setup.sh bench/profile.sh
+record "ok   Benchmarks builds; bench/ scripts parse"
 CURRENT=""

@@ -6,6 +6,7 @@ public enum BuiltInPlugins {
         ("relay", Relay.self),
         ("rcpt_ok", RcptOK.self),
         ("queue/maildir", MaildirQueue.self),
+        ("queue/discard", DiscardQueue.self),
         ("count_unrecognized_commands", CountUnrecognizedCommands.self),
         ("dont_require_anglebrackets", DontRequireAngleBrackets.self),
         ("logging/warn", WarnLogger.self),

@@ -1,0 +1,541 @@
+#!/usr/bin/env python3
+"""The side-by-side benchmark driver (run it through bench/run.sh).
+
+For each repetition, for each server (in an order rotated per repetition): write a private
+config, start the server in its own session on a free loopback port, check it accepts mail
+for test.example and refuses other domains, warm it up, run every scenario, stop it by PID.
+Each measurement is one JSON line in the results file; bench/lib/summarize.py turns the file
+into the Markdown table.
+"""
+import argparse
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clients  # noqa: E402
+import procs  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.path.dirname(HERE)
+DOMAIN = "test.example"
+MAIL_FROM = f"bench@{DOMAIN}"
+RCPT = f"rcpt@{DOMAIN}"
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+SMTP_SINK = "/usr/sbin/smtp-sink"
+POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
+FORKSERVER = "/usr/bin/qpsmtpd-forkserver"
+
+# name -> (sessions, messages, body size, reuse connections); smtp-source loads
+LOADS = {
+    "par20_reuse": (20, 5000, 4096, True),
+    "par20_conn": (20, 2000, 4096, False),
+    "seq1_reuse": (1, 1000, 4096, True),
+    "par20_100k": (20, 1000, 102400, True),
+}
+# big50m runs first by default: its RSS growth is then measured against a freshly warmed-up
+# daemon, not against a heap already grown by the 100 KB load.
+ALL_SCENARIOS = ["big50m"] + list(LOADS) + ["idle"]
+ALL_SERVERS = ["ours-maildir", "ours-discard", "smtp-sink", "postfix", "qpsmtpd-forkserver", "aiosmtpd"]
+OURS = ("ours-maildir", "ours-discard")
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def port_free(port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def pick_port(start):
+    for i in range(70):
+        p = 2530 + (start - 2530 + i) % 70          # 2530-2599 only; never 25
+        if port_free(p):
+            return p
+    raise SystemExit("no free port in 2530-2599")
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def make_maildir(path, owner=None):
+    for sub in ("new", "cur", "tmp"):
+        os.makedirs(os.path.join(path, sub), exist_ok=True)
+    if owner:
+        pw = pwd.getpwnam(owner)
+        for root in [path] + [os.path.join(path, s) for s in ("new", "cur", "tmp")]:
+            os.chown(root, pw.pw_uid, pw.pw_gid)
+
+
+def empty_maildir(path):
+    for sub in ("new", "cur", "tmp"):
+        d = os.path.join(path, sub)
+        if os.path.isdir(d):
+            for e in os.scandir(d):
+                os.unlink(e.path)
+
+
+def count_maildir(path):
+    return sum(len(os.listdir(os.path.join(path, s))) for s in ("new", "cur"))
+
+
+class Server:
+    """One server under test: its private config, its process session, its Maildir."""
+
+    def __init__(self, name, a):
+        self.name, self.a = name, a
+        self.dir = os.path.join(a.bench_dir, "servers", name)
+        self.maildir = None
+        self.proc = None
+        self.sid = None
+        self.port = None
+        self.logfile = os.path.join(a.bench_dir, "logs", f"{name}.log")
+
+    # ---- configs
+    def _ours_config(self):
+        cfg = os.path.join(self.dir, "config")
+        queue = f"queue/maildir {self.maildir}" if self.maildir else "queue/discard"
+        write(f"{cfg}/me", f"bench.{DOMAIN}\n")
+        write(f"{cfg}/rcpthosts", f"{DOMAIN}\n")
+        write(f"{cfg}/plugins", f"count_unrecognized_commands 4\nrcpt_ok\n{queue}\n")
+        write(f"{cfg}/spool_dir", f"{self.dir}/spool\n")
+        write(f"{cfg}/loglevel", f"{self.a.loglevel}\n")
+        write(f"{cfg}/max_connections", f"{self.a.max_conn}\n")
+        write(f"{cfg}/max_connections_per_ip", f"{self.a.max_conn}\n")
+        return cfg
+
+    def _qpsmtpd_config(self):
+        cfg = os.path.join(self.dir, "config")
+        write(f"{cfg}/me", f"bench.{DOMAIN}\n")
+        write(f"{cfg}/rcpthosts", f"{DOMAIN}\n")
+        write(f"{cfg}/plugin_dirs", "/usr/share/qpsmtpd/plugins\n")
+        write(f"{cfg}/plugins", f"count_unrecognized_commands 4\nrcpt_ok\nqueue/maildir {self.maildir}\n")
+        write(f"{cfg}/spool_dir", f"{self.dir}/spool\n")
+        write(f"{cfg}/loglevel", f"{self.a.loglevel}\n")
+        pw = pwd.getpwnam("qpsmtpd")
+        os.makedirs(f"{self.dir}/spool", exist_ok=True)
+        os.chown(f"{self.dir}/spool", pw.pw_uid, pw.pw_gid)
+        os.chmod(f"{self.dir}/spool", 0o700)
+        return cfg
+
+    def _postfix_config(self):
+        etc = os.path.join(self.dir, "etc")
+        for d in ("spool", "data", "vmail"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        shutil.chown(os.path.join(self.dir, "data"), "postfix")
+        shutil.chown(os.path.join(self.dir, "vmail"), "nobody", "nogroup")
+        make_maildir(self.maildir, "nobody")
+        write(f"{etc}/main.cf", "\n".join([
+            "# private instance for bench/run.sh; nothing here is the system's Postfix",
+            "compatibility_level = 3.6",
+            f"queue_directory = {self.dir}/spool",
+            f"data_directory = {self.dir}/data",
+            f"myhostname = bench.{DOMAIN}",
+            f"mydomain = {DOMAIN}",
+            "mydestination =",
+            "inet_interfaces = 127.0.0.1",
+            "inet_protocols = ipv4",
+            "mynetworks = 127.0.0.0/8",
+            "relayhost =",
+            "alias_maps =",
+            "alias_database =",
+            "biff = no",
+            "smtpd_peername_lookup = no",
+            "smtp_dns_support_level = disabled",
+            "smtpd_relay_restrictions = reject_unauth_destination",
+            f"virtual_mailbox_domains = {DOMAIN}",
+            f"virtual_mailbox_base = {self.dir}/vmail",
+            "virtual_mailbox_maps = static:Maildir/",
+            "virtual_uid_maps = static:65534",
+            "virtual_gid_maps = static:65534",
+            f"maillog_file_prefixes = {self.a.bench_dir}",
+            f"maillog_file = {self.a.bench_dir}/logs/postfix-maillog.log",
+            f"default_process_limit = {self.a.max_conn}",
+            "message_size_limit = 0",
+            "virtual_mailbox_limit = 0",
+            "",
+        ]))
+        services = [
+            f"127.0.0.1:{self.port} inet n - n - {self.a.max_conn} smtpd",
+            "pickup unix n - n 60 1 pickup",
+            "cleanup unix n - n - 0 cleanup",
+            "qmgr unix n - n 300 1 qmgr",
+            "rewrite unix - - n - - trivial-rewrite",
+            "bounce unix - - n - 0 bounce",
+            "defer unix - - n - 0 bounce",
+            "trace unix - - n - 0 bounce",
+            "verify unix - - n - 1 verify",
+            "flush unix n - n 1000 0 flush",
+            "proxymap unix - - n - - proxymap",
+            "proxywrite unix - - n - 1 proxymap",
+            "showq unix n - n - - showq",
+            "error unix - - n - - error",
+            "retry unix - - n - - error",
+            "discard unix - - n - - discard",
+            "virtual unix - n n - - virtual",
+            "anvil unix - - n - 1 anvil",
+            "scache unix - - n - 1 scache",
+            "postlog unix-dgram n - n - 1 postlogd",
+        ]
+        write(f"{etc}/master.cf", "\n".join(services) + "\n")
+        # creates the queue directories with Postfix's owners and modes
+        r = subprocess.run(["postfix", "-c", etc, "check"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"postfix check failed: {r.stdout}{r.stderr}")
+        self._postfix_clear_queue()
+        return etc
+
+    def _postfix_queue_files(self):
+        n = 0
+        for q in ("maildrop", "incoming", "active", "deferred", "hold"):
+            for _, _, files in os.walk(os.path.join(self.dir, "spool", q)):
+                n += len(files)
+        return n
+
+    def _postfix_clear_queue(self):
+        for q in ("maildrop", "incoming", "active", "deferred", "hold", "bounce", "defer", "trace", "corrupt"):
+            for root, _, files in os.walk(os.path.join(self.dir, "spool", q)):
+                for f in files:
+                    os.unlink(os.path.join(root, f))
+
+    # ---- life cycle
+    def start(self, port_hint):
+        self.port = pick_port(port_hint)
+        os.makedirs(self.dir, exist_ok=True)
+        a = self.a
+        env = dict(os.environ)
+        cwd = self.dir
+        if self.name in OURS:
+            if self.name == "ours-maildir":
+                self.maildir = os.path.join(self.dir, "Maildir")
+                make_maildir(self.maildir)
+            else:
+                self.maildir = None              # queue/discard stores nothing
+            cmd = [a.binary, "serve", "--config", self._ours_config(), "--listen", f"127.0.0.1:{self.port}"]
+        elif self.name == "smtp-sink":
+            cmd = [SMTP_SINK, "-u", "nobody", "-m", str(a.max_conn), f"127.0.0.1:{self.port}", "1024"]
+        elif self.name == "postfix":
+            self.maildir = os.path.join(self.dir, "vmail", "Maildir")
+            cmd = [POSTFIX_MASTER, "-c", self._postfix_config()]
+        elif self.name == "qpsmtpd-forkserver":
+            self.maildir = os.path.join(self.dir, "Maildir")
+            make_maildir(self.maildir, "qpsmtpd")
+            env["QPSMTPD_CONFIG"] = self._qpsmtpd_config()
+            cmd = ["perl", "-T", "-I" + os.path.join(BENCH, "perl"), "-MBenchNoPTR", FORKSERVER,
+                   "-l", "127.0.0.1", "-p", str(self.port), "-u", "qpsmtpd",
+                   "-c", str(a.max_conn), "-m", "0"]
+        elif self.name == "aiosmtpd":
+            self.maildir = os.path.join(self.dir, "Maildir")
+            make_maildir(self.maildir)
+            cmd = [os.path.join(a.bench_dir, "venv", "bin", "python"),
+                   os.path.join(BENCH, "servers", "aiosmtpd_peer.py"), str(self.port), self.maildir, DOMAIN]
+        else:
+            raise SystemExit(f"unknown server {self.name}")
+        os.makedirs(os.path.dirname(self.logfile), exist_ok=True)
+        logf = open(self.logfile, "ab")
+        logf.write(f"\n==== {time.ctime()} start: {' '.join(cmd)}\n".encode())
+        logf.flush()
+        self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=logf, stderr=logf, start_new_session=True)
+        logf.close()
+        self.sid = self.proc.pid
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.name} exited at start-up (see {self.logfile})")
+            try:
+                accepted, refused = clients.sanity(self.port, MAIL_FROM, RCPT, "rcpt@other.example")
+                break
+            except (OSError, ConnectionError, RuntimeError):
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise SystemExit(f"{self.name} does not answer on 127.0.0.1:{self.port}")
+                time.sleep(0.2)
+        if not accepted:
+            log(f"WARNING {self.name}: the sanity message was not accepted")
+        if not refused:
+            log(f"note: {self.name} accepts RCPT for other domains (a sink)")
+        self.drain()
+        if self.maildir and count_maildir(self.maildir) < 1:
+            log(f"WARNING {self.name}: sanity message not found in {self.maildir}")
+        self.clean()
+        log(f"{self.name}: pid {self.proc.pid} on 127.0.0.1:{self.port}")
+
+    def stop(self):
+        if not self.proc:
+            return
+        try:
+            self.proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and procs.members(self.sid):
+            time.sleep(0.1)
+            self.proc.poll()
+        left = procs.members(self.sid)
+        for pid in left:                      # our server's own processes, one by one
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if left:
+            log(f"{self.name}: killed leftover pids {left}")
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.name == "postfix":
+            self._postfix_clear_queue()
+        self.proc = None
+
+    def drain(self, limit_s=120):
+        """Postfix delivers after it answers 250: wait until its queue is empty."""
+        t0 = time.monotonic()
+        if self.name == "postfix":
+            while self._postfix_queue_files() and time.monotonic() - t0 < limit_s:
+                time.sleep(0.05)
+        return round(time.monotonic() - t0, 2)
+
+    def clean(self):
+        if self.maildir:
+            self.drain()
+            empty_maildir(self.maildir)
+        spool = os.path.join(self.dir, "spool")
+        if self.name != "postfix" and os.path.isdir(spool):
+            for e in os.scandir(spool):
+                if e.is_file():
+                    os.unlink(e.path)
+
+    def delivered(self):
+        return count_maildir(self.maildir) if self.maildir else None
+
+
+def smtp_source(server, sessions, messages, size, reuse, logf, timeout):
+    args = [SMTP_SOURCE, "-s", str(sessions), "-m", str(messages), "-l", str(size),
+            "-M", "bench.client", "-f", MAIL_FROM, "-t", RCPT]
+    if reuse:
+        args.append("-d")
+    args.append(f"127.0.0.1:{server.port}")
+    logf.write(f"== {server.name}: {' '.join(args)}\n".encode())
+    logf.flush()
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+    try:
+        rc = p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        rc = 124
+    return rc
+
+
+def measure(server, fn, interval=0.1):
+    """Runs fn() while sampling the server; returns (fn's result, measurement dict)."""
+    sync()
+    base_rss, base_pss, _ = procs.tree_memory(server.sid)
+    cpu0, m0 = procs.tree_cpu_seconds(server.sid), procs.machine_cpu()
+    with procs.PeakSampler(server.sid, interval=interval) as s:
+        t0 = time.perf_counter()
+        result = fn()
+        secs = time.perf_counter() - t0
+    cpu1, m1 = procs.tree_cpu_seconds(server.sid), procs.machine_cpu()
+    busy, steal = procs.machine_pct(m0, m1)
+    return result, dict(
+        seconds=round(secs, 4), base_rss_kb=base_rss, base_pss_kb=base_pss,
+        peak_rss_kb=max(s.peak_rss, base_rss), peak_pss_kb=max(s.peak_pss, base_pss),
+        peak_procs=s.peak_procs, server_cpu_s=round(max(0.0, cpu1 - cpu0), 3),
+        busy_pct=busy, steal_pct=steal)
+
+
+def sync():
+    os.sync()
+
+
+def run_load(server, scen, a, logf):
+    sessions, msgs, size, reuse = LOADS[scen]
+    msgs = max(sessions, int(msgs * a.scale))
+    server.clean()
+    rc, m = measure(server, lambda: smtp_source(server, sessions, msgs, size, reuse, logf, a.load_timeout))
+    m.update(drain_s=server.drain(), delivered=server.delivered())
+    status = "ok" if rc == 0 else f"rc={rc}"
+    if m["delivered"] is not None and m["delivered"] < msgs:
+        status += f",delivered<{msgs}"
+    m.update(sessions=sessions, messages=msgs, size=size, rate=round(msgs / m["seconds"], 1), status=status)
+    if scen == "seq1_reuse" and a.latency_n > 0:
+        try:
+            lat = clients.latency(server.port, a.latency_n, size, MAIL_FROM, RCPT)
+            lat.sort()
+            q = statistics.quantiles(lat, n=100, method="inclusive")
+            m.update(lat_n=len(lat), lat_p50_ms=round(q[49], 3), lat_p90_ms=round(q[89], 3),
+                     lat_p99_ms=round(q[98], 3), lat_max_ms=round(lat[-1], 3))
+        except (OSError, ConnectionError, RuntimeError) as e:
+            m.update(lat_error=str(e))
+    server.clean()
+    return m
+
+
+def run_big(server, a):
+    server.clean()
+    try:
+        (secs, code), m = measure(server, lambda: clients.big_message(server.port, a.big_mb, MAIL_FROM, RCPT), interval=0.02)
+    except (OSError, ConnectionError, RuntimeError) as e:
+        return dict(status=f"error: {e}")
+    m.update(messages=1, size=a.big_mb << 20, sessions=1, delivered=server.delivered(),
+             rss_growth_kb=m["peak_rss_kb"] - m["base_rss_kb"],
+             pss_growth_kb=m["peak_pss_kb"] - m["base_pss_kb"],
+             status="ok" if code == 250 else f"reply={code}")
+    server.clean()
+    return m
+
+
+def run_idle(server, n, a):
+    sync()
+    base_rss, base_pss, base_procs = procs.tree_memory(server.sid)
+    held = {}
+
+    def snapshot():
+        held["rss"], held["pss"], held["procs"] = procs.tree_memory(server.sid)
+
+    m0 = procs.machine_cpu()
+    with procs.PeakSampler(server.sid, interval=0.5) as s:
+        est, failed, secs = clients.hold_idle(server.port, n, snapshot, total_timeout=a.idle_timeout)
+    m1 = procs.machine_cpu()
+    busy, steal = procs.machine_pct(m0, m1)
+    peak_pss = max(s.peak_pss, held.get("pss", 0))
+    m = dict(sessions=est, failed=failed, seconds=round(secs, 3), rate=round(est / max(secs, 1e-6), 1),
+             base_rss_kb=base_rss, base_pss_kb=base_pss, peak_rss_kb=max(s.peak_rss, held.get("rss", 0)),
+             peak_pss_kb=peak_pss, held_pss_kb=held.get("pss", 0), peak_procs=s.peak_procs,
+             pss_per_session_kb=round((held.get("pss", 0) - base_pss) / max(est, 1), 2),
+             busy_pct=busy, steal_pct=steal, status="ok" if est == n else f"established {est}/{n}")
+    # let a forking server reap its children before the next measurement
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(procs.members(server.sid)) > base_procs + 1:
+        time.sleep(0.2)
+    return m
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--bench-dir", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--servers", default=" ".join(ALL_SERVERS))
+    ap.add_argument("--scenarios", default=" ".join(ALL_SCENARIOS))
+    ap.add_argument("--idle-n", type=int, default=10000)
+    ap.add_argument("--peer-idle-n", type=int, default=1000)
+    ap.add_argument("--big-mb", type=int, default=50)
+    ap.add_argument("--latency-n", type=int, default=500)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--loglevel", type=int, default=6)
+    ap.add_argument("--load-timeout", type=float, default=300)
+    ap.add_argument("--idle-timeout", type=float, default=300)
+    a = ap.parse_args()
+    servers = a.servers.split()
+    scenarios = a.scenarios.split()
+    for s in servers:
+        if s not in ALL_SERVERS:
+            raise SystemExit(f"unknown server {s}; known: {' '.join(ALL_SERVERS)}")
+    for s in scenarios:
+        if s not in ALL_SCENARIOS:
+            raise SystemExit(f"unknown scenario {s}; known: {' '.join(ALL_SCENARIOS)}")
+    a.idle_n = max(1, min(a.idle_n, 20000))
+    a.max_conn = max(a.idle_n, a.peer_idle_n) + 200
+    a.latency_n = int(a.latency_n * a.scale) if a.scale < 1 else a.latency_n
+    soft, hard = __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE)
+    if hard < a.idle_n + 500:
+        log(f"WARNING: open-file limit {hard} is too low for {a.idle_n} idle sessions")
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    os.makedirs(os.path.join(a.bench_dir, "logs"), exist_ok=True)
+    out = open(a.out, "a")
+
+    def emit(rec):
+        out.write(json.dumps(rec) + "\n")
+        out.flush()
+        brief = {k: rec.get(k) for k in ("server", "scenario", "rep", "rate", "seconds", "peak_pss_kb",
+                                          "server_cpu_s", "lat_p50_ms", "pss_per_session_kb",
+                                          "rss_growth_kb", "status") if rec.get(k) is not None}
+        log(" ".join(f"{k}={v}" for k, v in brief.items()))
+
+    def version(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+        except OSError:
+            return "?"
+
+    emit(dict(kind="meta", started=time.strftime("%Y-%m-%dT%H:%M:%S"), host=socket.gethostname(),
+              nproc=os.cpu_count(), kernel=os.uname().release,
+              mem_total_kb=int(open("/proc/meminfo").readline().split()[1]),
+              postfix=version(["postconf", "-d", "-h", "mail_version"]),
+              qpsmtpd=version(["dpkg-query", "-W", "-f=${Version}", "qpsmtpd"]),
+              ours=a.binary, reps=a.reps, scale=a.scale, servers=servers, scenarios=scenarios,
+              idle_n=a.idle_n, peer_idle_n=a.peer_idle_n, big_mb=a.big_mb, loglevel=a.loglevel))
+    tx0 = non_loopback_tx()
+    smtp_log = open(os.path.join(a.bench_dir, "logs", "smtp-source.log"), "ab")
+    current = [None]
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for rep in range(1, a.reps + 1):
+            order = servers[(rep - 1) % len(servers):] + servers[:(rep - 1) % len(servers)]
+            for name in order:
+                srv = Server(name, a)
+                current[0] = srv
+                srv.start(2530 + ALL_SERVERS.index(name) * 5)
+                if a.warmup:
+                    smtp_source(srv, 20, a.warmup, 4096, True, smtp_log, 120)
+                    srv.clean()
+                for scen in scenarios:
+                    base = dict(kind="result", server=name, scenario=scen, rep=rep)
+                    if scen in LOADS:
+                        emit({**base, **run_load(srv, scen, a, smtp_log)})
+                    elif scen == "big50m":
+                        emit({**base, **run_big(srv, a)})
+                    elif scen == "idle":
+                        n = a.idle_n if name in OURS else min(a.idle_n, a.peer_idle_n)
+                        emit({**base, **run_idle(srv, n, a)})
+                srv.stop()
+                current[0] = None
+    except KeyboardInterrupt:
+        log("interrupted")
+    finally:
+        if current[0]:
+            current[0].stop()
+        emit(dict(kind="end", finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                  non_loopback_tx_packets=non_loopback_tx() - tx0))
+
+
+def non_loopback_tx():
+    total = 0
+    for dev in os.listdir("/sys/class/net"):
+        if dev == "lo":
+            continue
+        try:
+            total += int(open(f"/sys/class/net/{dev}/statistics/tx_packets").read())
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark: builds the daemon in release mode, runs it and its peers
+# (smtp-sink, a private Postfix, Debian's qpsmtpd forkserver, aiosmtpd) on loopback ports,
+# drives them with smtp-source and the harness's own clients, and prints a Markdown table.
+#
+#   bench/setup.sh                  # once, as root (Debian 12)
+#   bench/run.sh                    # full run: REPS=3, IDLE_N=10000 (about 10 minutes here)
+#   QUICK=1 bench/run.sh            # smoke run: REPS=1 SCALE=0.1 IDLE_N=500 (about 2 minutes)
+#
+# Environment (defaults in brackets):
+#   REPS [3]        repetitions, servers interleaved (order rotated each repetition)
+#   SCALE [1]       multiplies every smtp-source message count
+#   IDLE_N [10000]  idle sessions held against our daemon; PEER_IDLE_N [1000] for peers
+#   BIG_MB [50]     size of the one large message
+#   SERVERS         subset of: ours-maildir ours-discard smtp-sink postfix qpsmtpd-forkserver aiosmtpd
+#   SCENARIOS       subset of: big50m par20_reuse par20_conn seq1_reuse par20_100k idle
+#   LOGLEVEL [6]    loglevel for our daemon and the Perl qpsmtpd (6 = info)
+#   BENCH_DIR [/tmp/qpsmtpd-bench]  venv, configs, Maildirs, logs, results
+#   OUT             results file [$BENCH_DIR/results/run-DATE.jsonl]
+#   QPSMTPD_BIN     use this binary instead of building .build/release/qpsmtpd
+#
+# All traffic goes to 127.0.0.1, ports 2530-2599. Every server is started in its own
+# session and stopped by its PID. Re-print a table: bench/lib/summarize.py FILE.jsonl
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR=${BENCH_DIR:-/tmp/qpsmtpd-bench}
+if [ -n "${QUICK:-}" ]; then
+    : "${REPS:=1}" "${SCALE:=0.1}" "${IDLE_N:=500}" "${PEER_IDLE_N:=200}"
+fi
+REPS=${REPS:-3}
+SCALE=${SCALE:-1}
+IDLE_N=${IDLE_N:-10000}
+PEER_IDLE_N=${PEER_IDLE_N:-1000}
+BIG_MB=${BIG_MB:-50}
+LOGLEVEL=${LOGLEVEL:-6}
+SERVERS=${SERVERS:-ours-maildir ours-discard smtp-sink postfix qpsmtpd-forkserver aiosmtpd}
+SCENARIOS=${SCENARIOS:-big50m par20_reuse par20_conn seq1_reuse par20_100k idle}
+OUT=${OUT:-$BENCH_DIR/results/run-$(date +%Y%m%d-%H%M%S).jsonl}
+PY="$BENCH_DIR/venv/bin/python"
+
+[ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: run as root (Postfix and qpsmtpd switch users)" >&2; exit 1; }
+[ -x "$PY" ] && [ -x /usr/sbin/smtp-source ] && [ -x /usr/bin/qpsmtpd-forkserver ] \
+    || { echo "bench/run.sh: run bench/setup.sh first" >&2; exit 1; }
+
+if [ -z "${QPSMTPD_BIN:-}" ]; then
+    echo "bench/run.sh: swift build -c release" >&2
+    swift build -c release --package-path "$ROOT" --product qpsmtpd >&2
+    QPSMTPD_BIN="$(swift build -c release --package-path "$ROOT" --show-bin-path)/qpsmtpd"
+fi
+
+# 10,000 idle sessions need that many descriptors in the daemon and in the client.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+"$PY" "$ROOT/bench/lib/bench.py" --binary "$QPSMTPD_BIN" --bench-dir "$BENCH_DIR" --out "$OUT" \
+    --reps "$REPS" --scale "$SCALE" --idle-n "$IDLE_N" --peer-idle-n "$PEER_IDLE_N" --big-mb "$BIG_MB" \
+    --loglevel "$LOGLEVEL" --servers "$SERVERS" --scenarios "$SCENARIOS"
+echo >&2
+echo "bench/run.sh: results in $OUT" >&2
+"$PY" "$ROOT/bench/lib/summarize.py" "$OUT"

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Logging
+import NIOPosix
 import SMTPPluginAPI
 import SMTPServer
 
@@ -33,7 +34,11 @@ public struct DaemonSetup: Sendable {
         if config.location(of: "plugins") == nil {
             warnings.append("no 'plugins' file in \(config.searchPath.joined(separator: ", ")): every recipient will be refused")
         }
-        let services = PluginServices(blocking: ThreadPoolBlockingRunner(), hostName: settings.hostName)
+        // Deliveries wait on fsync; with one thread per core only two could be in flight, and the
+        // disk's group commit needs many concurrent syncs to pay off. Config `blocking_threads`.
+        let pool = NIOThreadPool(numberOfThreads: max(1, config.integer("blocking_threads") ?? 32))
+        pool.start()
+        let services = PluginServices(blocking: ThreadPoolBlockingRunner(pool: pool), hostName: settings.hostName)
         let (hooks, pluginErrors) = PluginLoader(registry: plugins, config: config, services: services, logger: logger).load()
         errors += pluginErrors
         if errors.isEmpty && !hooks.has(.queue) {

@@ -4,6 +4,12 @@
 /// `MessageHeader.parse` leaves the body starting at the blank line that separated it, or at the
 /// first line that was not a header field. In the second case the writer puts a blank line in
 /// front of it, so that line is not read as part of the header once the header is written out.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 public enum MessageWriter {
     public enum LineEnding: Sendable {
         case lf, crlf
@@ -28,7 +34,7 @@ public enum MessageWriter {
             try message.read(from: message.bodyOffset) { chunk in
                 out.removeAll(keepingCapacity: true)
                 out.reserveCapacity(chunk.count + chunk.count / 32 + 2)
-                for byte in chunk { converter.feed(byte, into: &out) }
+                converter.convert(chunk, into: &out)
                 try out.withUnsafeBytes { try sink($0) }
             }
         }
@@ -44,33 +50,49 @@ public enum MessageWriter {
         return out
     }
 
-    /// Rewrites line ends one byte at a time, remembering a CR that may be half of a CRLF split
-    /// across chunks, and whether the body has started with its blank separator line.
+    /// Rewrites line ends a line at a time (memchr finds them), remembering a CR that may be half
+    /// of a CRLF split across chunks, and whether the body has started with its blank separator line.
     private struct BodyConverter {
         let ending: [UInt8]
         var atBodyStart = true
         var pendingCR = false
 
-        mutating func feed(_ byte: UInt8, into out: inout [UInt8]) {
+        mutating func convert(_ chunk: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+            guard let base = chunk.baseAddress, !chunk.isEmpty else { return }
+            var start = 0
             if pendingCR {
                 pendingCR = false
-                if byte == 0x0A {
+                if chunk[0] == 0x0A {
                     lineBreak(into: &out)
-                    return
+                    start = 1
+                } else {
+                    appendCR(into: &out)
                 }
-                content(0x0D, into: &out)
             }
-            switch byte {
-            case 0x0D: pendingCR = true
-            case 0x0A: lineBreak(into: &out)
-            default: content(byte, into: &out)
+            while start < chunk.count {
+                if let found = memchr(base + start, 0x0A, chunk.count - start) {
+                    let lf = base.distance(to: UnsafeRawPointer(found))
+                    var end = lf
+                    if end > start && chunk[end - 1] == 0x0D { end -= 1 }
+                    content(UnsafeRawBufferPointer(rebasing: chunk[start..<end]), into: &out)
+                    lineBreak(into: &out)
+                    start = lf + 1
+                } else {
+                    var end = chunk.count
+                    if chunk[end - 1] == 0x0D {
+                        end -= 1
+                        pendingCR = true
+                    }
+                    content(UnsafeRawBufferPointer(rebasing: chunk[start..<end]), into: &out)
+                    start = chunk.count
+                }
             }
         }
 
         mutating func finish(into out: inout [UInt8]) {
             if pendingCR {
                 pendingCR = false
-                content(0x0D, into: &out)
+                appendCR(into: &out)
             }
             // A message with no body still gets the line that ends its header block.
             if atBodyStart {
@@ -84,13 +106,24 @@ public enum MessageWriter {
             out += ending
         }
 
-        private mutating func content(_ byte: UInt8, into out: inout [UInt8]) {
+        /// A CR that turned out not to start a CRLF is text.
+        private mutating func appendCR(into out: inout [UInt8]) {
+            startBodyIfNeeded(into: &out)
+            out.append(0x0D)
+        }
+
+        private mutating func content(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+            guard !bytes.isEmpty else { return }
+            startBodyIfNeeded(into: &out)
+            out.append(contentsOf: bytes)
+        }
+
+        /// The body begins with text, not the separator line: supply the separator.
+        private mutating func startBodyIfNeeded(into out: inout [UInt8]) {
             if atBodyStart {
-                // The body begins with text, not the separator line: supply the separator.
                 atBodyStart = false
                 out += ending
             }
-            out.append(byte)
         }
     }
 }

@@ -21,6 +21,7 @@ public struct MaildirQueue: SMTPPlugin {
     private let logger: Logger
     private let blocking: any BlockingWorkRunner
     private let uniqueHost: String
+    private let syncers = DirectorySyncs()
     private static let deliveries = Atomic<Int>(0)
 
     /// Which step failed, for the reply and the log.
@@ -122,7 +123,17 @@ public struct MaildirQueue: SMTPPlugin {
         // The configured mode, whatever the process umask is (umask is per process, not per thread).
         fchmod(fd, directoryMode & 0o666)
         do {
-            try MessageWriter.write(header: header, body: body, lineEnding: .lf) { try Self.writeAll(fd, $0, path: tmpPath) }
+            // Collect small pieces into one write: most messages then cost a single write(2).
+            var pending: [UInt8] = []
+            pending.reserveCapacity(min((body?.size ?? 0) + 4096, 262_144))
+            try MessageWriter.write(header: header, body: body, lineEnding: .lf) { piece in
+                if pending.count + piece.count > 262_144 {
+                    try pending.withUnsafeBytes { try Self.writeAll(fd, $0, path: tmpPath) }
+                    pending.removeAll(keepingCapacity: true)
+                }
+                pending.append(contentsOf: piece)
+            }
+            try pending.withUnsafeBytes { try Self.writeAll(fd, $0, path: tmpPath) }
         } catch let error as DeliveryError {
             throw error
         } catch {
@@ -141,8 +152,10 @@ public struct MaildirQueue: SMTPPlugin {
             throw DeliveryError(step: "link", path: newPath, code: errno)
         }
         isInTmp = false
-        try Self.syncDirectory(maildir + "/new")
+        let result = syncers.syncer(for: maildir + "/new").sync()
+        guard result == 0 else { throw DeliveryError(step: "fsync", path: maildir + "/new", code: result) }
     }
+
 
     /// `<seconds>.P<pid>M<microseconds>Q<n>.<host>`: unique per process by the counter, across
     /// processes by the pid, across machines by the host.
@@ -222,13 +235,6 @@ public struct MaildirQueue: SMTPPlugin {
         guard code == EEXIST, stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
             throw DeliveryError(step: "mkdir", path: path, code: code)
         }
-    }
-
-    private static func syncDirectory(_ path: String) throws(DeliveryError) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw DeliveryError(step: "open", path: path, code: errno) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw DeliveryError(step: "fsync", path: path, code: errno) }
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(DeliveryError) {

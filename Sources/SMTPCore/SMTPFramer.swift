@@ -91,14 +91,20 @@ public struct SMTPFramer: Sendable {
 
     /// The next frame, or nil when more bytes are needed (or a decision is awaited).
     public mutating func next() -> Event? {
+        let event: Event?
         switch mode {
         case .awaitingDecision:
             return nil
         case .commands:
-            return nextCommandLine()
+            event = nextCommandLine()
         case .data:
-            return nextDataEvent()
+            event = nextDataEvent()
         }
+        if event == nil && buffer.readableBytes == 0 && buffer.capacity > 0 {
+            // Let go of the last read's storage: an idle session should hold no receive buffer.
+            buffer = ByteBuffer()
+        }
+        return event
     }
 
     // MARK: Commands

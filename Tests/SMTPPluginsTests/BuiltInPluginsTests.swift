@@ -27,6 +27,8 @@ import Testing
             "queue/maildir": [maildir.path + "/Maildir"],
             "count_unrecognized_commands": ["5"],
             "logging/warn": ["6"],
+            "auth/auth_checkpassword": ["checkpw", "/bin/false", "true", "/bin/true"],
+            "auth/auth_imap": ["127.0.0.1"],
         ]
         for (name, type) in BuiltInPlugins.all {
             let plugin = try type.init(context: Fixture.context(name, fullArguments[name] ?? []))

@@ -31,6 +31,8 @@ import Testing
             "logging/warn": ["6"],
             // The tls plugin only checks that the files can be read.
             "tls": [maildir.path + "/cert.pem", maildir.path + "/key.pem"],
+            "auth/auth_checkpassword": ["checkpw", "/bin/false", "true", "/bin/true"],
+            "auth/auth_imap": ["127.0.0.1"],
         ]
         for (name, type) in BuiltInPlugins.all {
             let plugin = try type.init(context: Fixture.context(name, fullArguments[name] ?? []))

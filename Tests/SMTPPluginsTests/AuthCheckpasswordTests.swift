@@ -1,0 +1,90 @@
+import Foundation
+import SMTPPluginAPI
+import Testing
+
+@testable import SMTPPlugins
+
+/// Runs the real checkpassword-protocol program in Tests/Fixtures: a child process reading fd 3.
+@Suite struct AuthCheckpasswordTests {
+    static let checkpw = AuthFixture.fixture("checkpassword.sh")
+
+    func plugin(_ words: [String]? = nil, config: [String: [String]] = [:], blocking: any BlockingWorkRunner = InlineBlockingWorkRunner()) throws -> AuthCheckpassword {
+        var context = Fixture.context("auth/auth_checkpassword", words ?? ["checkpw", Self.checkpw, "true", "/bin/true"], config: config)
+        context.services.blocking = blocking
+        return try AuthCheckpassword(context: context)
+    }
+
+    @Test(arguments: [AuthMechanism.plain, .login])
+    func acceptsAndRefuses(mechanism: AuthMechanism) async throws {
+        let runner = CountingBlockingRunner()
+        let plugin = try plugin(blocking: runner)
+        #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(mechanism, "test@example.com", password: "s3cret pass")) == .ok("auth_checkpassword"))
+        #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(mechanism, "other@example.com", password: "x\"y\\z")) == .ok("auth_checkpassword"))
+        #expect(
+            try await AuthFixture.answer(plugin, AuthFixture.attempt(mechanism, "test@example.com", password: "wrong"))
+                == .deny("auth_checkpassword - authentication failed"))
+        #expect(
+            try await AuthFixture.answer(plugin, AuthFixture.attempt(mechanism, "nobody@example.com", password: "s3cret pass"))
+                == .deny("auth_checkpassword - authentication failed"))
+        #expect(runner.count == 4)
+    }
+
+    @Test func temporaryFailure() async throws {
+        #expect(
+            try await AuthFixture.answer(try plugin(), AuthFixture.attempt(.plain, "temp@example.com", password: "x"))
+                == .denySoft("auth_checkpassword - temporary failure"))
+    }
+
+    /// The program exec's `true` on success: its exit status is the answer.
+    @Test func theTrueProgramDecides() async throws {
+        let plugin = try plugin(["checkpw", Self.checkpw, "true", "/bin/false"])
+        #expect(
+            try await AuthFixture.answer(plugin, AuthFixture.attempt(.plain, "test@example.com", password: "s3cret pass"))
+                == .deny("auth_checkpassword - authentication failed"))
+    }
+
+    @Test func hangingProgramIsKilled() async throws {
+        let plugin = try plugin(["checkpw", Self.checkpw, "true", "/bin/true", "timeout", "1"])
+        let start = ContinuousClock.now
+        #expect(
+            try await AuthFixture.answer(plugin, AuthFixture.attempt(.plain, "slow@example.com", password: "x"))
+                == .denySoft("auth_checkpassword - temporary failure"))
+        #expect(ContinuousClock.now - start < .seconds(10))
+    }
+
+    @Test func programNotRunnable() async throws {
+        // Executable at start-up, gone by the attempt: a temporary failure, not a crash.
+        let dir = try TemporaryDirectory()
+        try dir.write("checkpw", "#!/bin/sh\nexit 0\n")
+        chmod(dir.path + "/checkpw", 0o755)
+        let plugin = try plugin(["checkpw", dir.path + "/checkpw", "true", "/bin/true"])
+        unlink(dir.path + "/checkpw")
+        #expect(
+            try await AuthFixture.answer(plugin, AuthFixture.attempt(.plain, "test@example.com", password: "s3cret pass"))
+                == .denySoft("auth_checkpassword - temporary failure"))
+    }
+
+    @Test func refusesNULAndOverlongInput() async throws {
+        let plugin = try plugin()
+        #expect(
+            try await AuthFixture.answer(plugin, AuthFixture.attempt(.login, "test@example.com\0x", password: "s3cret pass"))
+                == .deny("auth_checkpassword - authentication failed"))
+        #expect(
+            try await AuthFixture.answer(plugin, AuthFixture.attempt(.login, "test@example.com", password: String(repeating: "p", count: 600)))
+                == .deny("auth_checkpassword - authentication failed"))
+    }
+
+    @Test func configFileNamesThePrograms() async throws {
+        let plugin = try plugin([], config: ["smtpauth-checkpassword": ["\(Self.checkpw) /bin/true"]])
+        #expect(plugin.programs == .init(checkpw: Self.checkpw, truePath: "/bin/true"))
+        #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(.plain, "test@example.com", password: "s3cret pass")) == .ok("auth_checkpassword"))
+    }
+
+    @Test func withoutAProgramNothingIsRegistered() throws {
+        #expect(!Fixture.registry(try plugin([])).has(.authPlain))
+        #expect(!Fixture.registry(try plugin(["checkpw", "/nonexistent/checkpw", "true", "/bin/true"])).has(.authPlain))
+        let registry = Fixture.registry(try plugin())
+        #expect(Set(HookPoint.allCases.filter { registry.has($0) }) == Set(AuthCheckpassword.registeredHooks))
+        #expect(throws: PluginArgumentError.self) { try plugin(["checkpw", Self.checkpw, "true", "/bin/true", "timeout", "0"]) }
+    }
+}

@@ -268,3 +268,54 @@ def test_only_tls12_and_up_are_offered(start_daemon, pki):
                            input="QUIT\r\n", capture_output=True, text=True, timeout=30)
         established = "Cipher is" in p.stdout and "Cipher is (NONE)" not in p.stdout
         assert established == should_work, (version, p.stdout[-800:], p.stderr[-800:])
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_auth_checkpassword_over_smtp(start_daemon, pki):
+    # A real checkpassword program, exec'd by the daemon for each attempt.
+    checkpw = REPO / "Tests" / "Fixtures" / "checkpassword.sh"
+    d = start_daemon(tls_config(pki, plugins=f"tls {pki['cert']} {pki['key']}\n"
+                                             f"auth/auth_checkpassword checkpw {checkpw} true /bin/true\n"
+                                             "rcpt_ok\nqueue/maildir {maildir}"))
+    p = swaks("--server", f"{d.host}:{d.port}", "--tls", "--tls-ca-path", str(pki["ca"]), "--tls-sni", SERVER_NAME,
+              "--auth", "LOGIN", "--auth-user", "test@example.com", "--auth-password", "s3cret pass",
+              "--from", "test@example.com", "--to", OUTSIDE)
+    assert p.returncode == 0, p.stdout + p.stderr
+    d.wait_messages(1)
+    p = swaks("--server", f"{d.host}:{d.port}", "--tls", "--tls-ca-path", str(pki["ca"]), "--tls-sni", SERVER_NAME,
+              "--auth", "PLAIN", "--auth-user", "test@example.com", "--auth-password", "wrong",
+              "--from", "test@example.com", "--to", OUTSIDE)
+    assert p.returncode != 0 and "535 5.7.8" in p.stdout, p.stdout
+
+
+def test_auth_imap_against_dovecot(start_daemon, pki, tmp_path):
+    require_tool("dovecot")
+    home = tmp_path / "dovecot"
+    home.mkdir()
+    # Dovecot's unprivileged login processes must be able to reach the directory.
+    for part in [home, *home.parents]:
+        mode = part.stat().st_mode
+        if mode & 0o005 != 0o005:
+            part.chmod(mode | 0o005)
+    script = REPO / "tests" / "fixtures" / "dovecot.sh"
+    started = subprocess.run([str(script), "start", str(home), "imapuser@example.com:imap-secret"],
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stdout + started.stderr
+    port = int(started.stdout.split()[-1])
+    try:
+        d = start_daemon(tls_config(pki, plugins=f"tls {pki['cert']} {pki['key']}\n"
+                                                 f"auth/auth_imap 127.0.0.1 {port}\nrcpt_ok\nqueue/maildir {{maildir}}"))
+        ctx = client_context(pki["ca"])
+        with smtplib.SMTP(d.host, d.port, local_hostname="client.example", timeout=30) as s:
+            s.starttls(context=ctx)
+            s.login("imapuser@example.com", "imap-secret")
+            s.sendmail("imapuser@example.com", [OUTSIDE], b"Subject: imap auth\r\n\r\nok\r\n")
+        d.wait_messages(1)
+        with smtplib.SMTP(d.host, d.port, local_hostname="client.example", timeout=30) as s:
+            s.starttls(context=ctx)
+            with pytest.raises(smtplib.SMTPAuthenticationError):
+                s.login("imapuser@example.com", "not-the-password")
+    finally:
+        subprocess.run([str(script), "stop", str(home)], capture_output=True, timeout=30)

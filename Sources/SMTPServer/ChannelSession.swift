@@ -28,6 +28,12 @@ public enum ChannelSession {
 
     /// Runs one session on a configured channel until it ends, then closes the channel.
     public static func run(_ channel: AsyncSMTPChannel, connection: Connection, environment: SessionEnvironment) async {
+        await withTaskExecutorPreference(EventLoopTaskExecutor(channel.channel.eventLoop)) {
+            await runOnEventLoop(channel, connection: connection, environment: environment)
+        }
+    }
+
+    private static func runOnEventLoop(_ channel: AsyncSMTPChannel, connection: Connection, environment: SessionEnvironment) async {
         let underlying = channel.channel
         do {
             try await channel.executeThenClose { inbound, outbound in

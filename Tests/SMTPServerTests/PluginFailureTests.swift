@@ -55,11 +55,7 @@ import Testing
         let (files, maildir) = deliveringConfig(plugins: ["test/answer \(hook) deny"])
         try await withServer(files) { server in
             let client = try await server.connect()
-            try await client.expect(220)
-            try await client.command("EHLO c")
-            try await client.command("MAIL FROM:<s@x.example>")
-            try await client.command("RCPT TO:<a@test.example>")
-            try await client.expect(354, after: "DATA")
+            try await client.startMessage()
             try await client.send("hi\r\n.\r\n")
             #expect(try await client.reply().code == code)
         }

@@ -103,11 +103,7 @@ func withServer(_ files: [String: [String]], maxPerIP: Int = 0, _ body: (TestSer
         let (files, maildir) = deliveringConfig()
         try await withServer(files) { server in
             let client = try await server.connect()
-            try await client.expect(220)
-            try await client.command("EHLO c")
-            try await client.command("MAIL FROM:<s@x.example>")
-            try await client.command("RCPT TO:<a@test.example>")
-            try await client.expect(354, after: "DATA")
+            try await client.startMessage()
             let smuggled = "MAIL FROM:<evil@x.example>\r\nRCPT TO:<b@test.example>\r\nDATA\r\nsmuggled\r\n.\r\n"
             try await client.send("Subject: x\r\n\r\nbody" + fakeEnd + smuggled)
             // Everything up to the real <CRLF>.<CRLF> was one message, refused for its bare line end.
@@ -190,6 +186,15 @@ func withServer(_ files: [String: [String]], maxPerIP: Int = 0, _ body: (TestSer
 }
 
 extension ScriptedSMTPClient {
+    /// Greeting, EHLO, one sender, one local recipient, and DATA up to its 354.
+    func startMessage() async throws {
+        try await expect(220)
+        try await command("EHLO c")
+        try await command("MAIL FROM:<s@x.example>")
+        try await command("RCPT TO:<a@test.example>")
+        try await expect(354, after: "DATA")
+    }
+
     /// Sends `command` and expects `code`.
     @discardableResult
     func expect(_ code: Int, after command: String) async throws -> ClientReply {

@@ -65,7 +65,6 @@ public struct DaemonSetup: Sendable {
         config.reload()
         var environment = current
         environment.settings = SessionSettings(config: config, defaultHostName: current.settings.hostName, defaultSpoolDirectory: current.settings.spoolDirectory)
-        environment.settings.hostName = config.value("me") ?? current.settings.hostName
         if let tls = current.hooks.registry.tlsSettings {
             environment.tls = try TLSContextFactory.make(tls)
         }

@@ -16,6 +16,10 @@ public struct Mailbox: Hashable, Sendable, CustomStringConvertible {
     /// `local@domain` without brackets or quoting, as queue backends want it (qpsmtpd's `address()`).
     public var address: String { domain.isEmpty ? localPart : "\(localPart)@\(domain)" }
 
+    /// `local@domain` with the local part quoted where RFC 5321 needs it (`"a b"@x`): the address
+    /// as it must be written in a header such as Delivered-To, where `address` would lose the quoting.
+    public var quotedAddress: String { domain.isEmpty ? quotedLocalPart : "\(quotedLocalPart)@\(domain)" }
+
     /// The path form, `<local@domain>`, with the local part re-quoted when it needs to be
     /// (qpsmtpd's `format()`): any character outside dot-atom text is backslash-escaped inside quotes.
     public var formatted: String { "<\(quotedLocalPart)\(domain.isEmpty ? "" : "@" + domain)>" }

@@ -27,13 +27,9 @@ public final class LogRouter: Sendable {
         }
     }
 
-    /// `<pid> [<conn>] <plugin>: <message>` in a single write, so lines from sessions never interleave.
+    /// One `LogLine` in a single write, so lines from sessions never interleave.
     static func writeToStandardError(_ record: LogRecord) {
-        var line = "\(getpid())"
-        if let conn = record.connectionID { line += " [\(conn)]" }
-        if let plugin = record.plugin { line += " \(plugin):" }
-        line += " \(record.message)\n"
-        var bytes = Array(line.utf8)
+        var bytes = Array(LogLine.format(record, pid: getpid()).utf8)
         _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
     }
 }
@@ -66,12 +62,14 @@ public enum QpsmtpdLogLevel {
 /// The swift-log backend the daemon installs.
 public struct RoutedLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
     public var logLevel: Logger.Level
     private let router: LogRouter
 
-    public init(level: Logger.Level, router: LogRouter = .shared) {
+    public init(level: Logger.Level, router: LogRouter = .shared, metadataProvider: Logger.MetadataProvider? = nil) {
         self.logLevel = level
         self.router = router
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -80,7 +78,10 @@ public struct RoutedLogHandler: LogHandler {
     }
 
     public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        let merged = explicit.map { self.metadata.merging($0) { $1 } } ?? self.metadata
+        // The connection id comes from the task (SessionLogContext) when the logger has none.
+        var merged = metadataProvider?.get() ?? [:]
+        merged.merge(self.metadata) { $1 }
+        if let explicit { merged.merge(explicit) { $1 } }
         router.route(LogRecord(
             level: QpsmtpdLogLevel.qpsmtpdLevel(level),
             connectionID: merged["conn"].map { "\($0)" },

@@ -28,6 +28,11 @@ public struct DaemonSetup: Sendable {
 
         var errors: [ConfigError] = []
         var warnings: [String] = []
+        // A directory named on the command line must be there: a typo would otherwise fall back
+        // to ./config or /var/qmail/control and run with settings nobody meant.
+        if let configDirectory, let problem = checkConfigDirectory(configDirectory) {
+            errors.append(ConfigError(file: configDirectory, line: 0, message: problem))
+        }
         if let problem = prepareSpoolDirectory(settings.spoolDirectory) {
             errors.append(ConfigError(file: config.location(of: "spool_dir") ?? "spool_dir", line: 1, message: problem))
         }
@@ -77,6 +82,19 @@ public struct DaemonSetup: Sendable {
         return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Nil when `path` is a directory we can list; else why not.
+    static func checkConfigDirectory(_ path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            return "config directory: \(String(cString: strerror(errno)))"
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { return "config directory: not a directory" }
+        guard faccessat(AT_FDCWD, path, R_OK | X_OK, AT_EACCESS) == 0 else {
+            return "config directory: \(String(cString: strerror(errno)))"
+        }
+        return nil
+    }
+
     /// Creates the spool directory (mode 0700) if needed and checks we can write there.
     static func prepareSpoolDirectory(_ path: String) -> String? {
         var partial = path.hasPrefix("/") ? "" : "."
@@ -86,7 +104,8 @@ public struct DaemonSetup: Sendable {
                 return "cannot create spool directory \(partial): \(String(cString: strerror(errno)))"
             }
         }
-        if access(path, W_OK | X_OK) != 0 {
+        // Effective ids: under --user the check runs as that user (see Privileges).
+        if faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) != 0 {
             return "spool directory \(path) is not writable: \(String(cString: strerror(errno)))"
         }
         return nil

@@ -7,7 +7,8 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
     public var line: Int
     public var message: String
 
-    public var description: String { "\(file):\(line): \(message)" }
+    /// `file:line: message`, or `file: message` for a problem with the whole file (line 0).
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
 }
 
 /// Builds the hook registry from `config/logging` and `config/plugins`, in file order.

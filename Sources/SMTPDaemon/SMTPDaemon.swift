@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import SMTPPluginAPI
+import SMTPServer
 
 /// The daemon's entry point, for our executable and for sites that add their own plugins:
 ///
@@ -12,7 +13,7 @@ public enum SMTPDaemon {
 
     /// Parses the command line (or `arguments`) and runs the chosen subcommand.
     public static func run(plugins: PluginRegistry = .builtIn, arguments: [String]? = nil) async throws {
-        LoggingSystem.bootstrap { _ in RoutedLogHandler(level: .trace) }
+        LoggingSystem.bootstrap({ _, provider in RoutedLogHandler(level: .trace, metadataProvider: provider) }, metadataProvider: SessionLogContext.metadataProvider)
         await $plugins.withValue(plugins) {
             await QpsmtpdCommand.main(arguments)
         }
@@ -27,6 +28,7 @@ struct QpsmtpdCommand: AsyncParsableCommand {
             Config files are looked up one by one in --config DIR, then $QPSMTPD_CONFIG, then ./config, \
             then /var/qmail/control. config/plugins lists the plugins in the order they are asked.
             """,
+        version: "qpsmtpd for Swift \(SessionSettings.version)",
         subcommands: [ServeCommand.self, InetdCommand.self, CheckConfigCommand.self, PluginsCommand.self],
         defaultSubcommand: ServeCommand.self)
 }

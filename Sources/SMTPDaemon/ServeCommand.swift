@@ -39,7 +39,30 @@ struct ServeCommand: AsyncParsableCommand {
     var shutdownGrace: Int = 30
 
     func run() async throws {
-        let setup = DaemonSetup.load(configDirectory: config.directory, plugins: SMTPDaemon.plugins, processEnvironment: ProcessEnvironment.current)
+        // With --user, config and plugins are loaded as that user (only the ports are bound as
+        // root): directories they create (spool, Maildir) belong to it, and whatever loads now
+        // also loads at SIGHUP, when we are that user for good. qpsmtpd loads after setuid too.
+        let account = try user.map { name in
+            do { return try Privileges.Account(named: name) } catch {
+                printError("cannot switch to user \(name): \(error)")
+                throw ExitCode(77)  // EX_NOPERM
+            }
+        }
+        if let account {
+            do { try Privileges.assumeTemporarily(account) } catch {
+                printError("cannot switch to user \(account.name): \(error)")
+                throw ExitCode(77)
+            }
+        }
+        var processEnvironment = ProcessEnvironment.current
+        if let account { processEnvironment["HOME"] = account.home }
+        let setup = DaemonSetup.load(configDirectory: config.directory, plugins: SMTPDaemon.plugins, processEnvironment: processEnvironment)
+        if account != nil {
+            do { try Privileges.regainRoot() } catch {
+                printError("cannot switch back to root to bind: \(error)")
+                throw ExitCode(77)
+            }
+        }
         let logger = setup.environment.logger
         for warning in setup.warnings { logger.warning("\(warning)") }
         guard setup.errors.isEmpty else {
@@ -56,18 +79,18 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let limiter = ConnectionLimiter(
             maxConnections: maxConnections ?? setup.config.integer("max_connections") ?? 1000,
-            maxPerIP: maxPerIP ?? setup.config.integer("max_connections_per_ip") ?? 20)
+            maxPerIP: maxPerIP ?? setup.config.integer("max_connections_per_ip") ?? 20,
+            stressThreshold: setup.config.integer("stress_threshold").flatMap { (0...100).contains($0) ? $0 : nil } ?? 80)
         let box = EnvironmentBox(setup.environment)
         let listenerCount = addresses.count
         let boundCount = Atomic<Int>(0)
-        let user = self.user
         let listeners = addresses.map { address in
             SMTPListener(host: address.host, port: address.port, implicitTLS: address.implicitTLS, limiter: limiter, environment: { box.current }) { bound in
                 printError("listening on \(ListenAddress.describe(bound))\(address.implicitTLS ? " (TLS)" : "")")
                 // Privileges go once every port is bound, so port 25 works from root.
-                if boundCount.add(1, ordering: .relaxed).newValue == listenerCount, let user {
-                    do { try Privileges.drop(to: user) } catch {
-                        printError("cannot switch to user \(user): \(error)")
+                if boundCount.add(1, ordering: .relaxed).newValue == listenerCount, let account {
+                    do { try Privileges.drop(to: account) } catch {
+                        printError("cannot switch to user \(account.name): \(error)")
                         Glibc.exit(77)
                     }
                 }
@@ -131,17 +154,5 @@ enum ProcessEnvironment {
             pointer += 1
         }
         return result
-    }
-}
-
-enum Privileges {
-    struct Failure: Error, CustomStringConvertible { var description: String }
-
-    static func drop(to user: String) throws {
-        guard let entry = getpwnam(user) else { throw Failure(description: "no such user") }
-        let uid = entry.pointee.pw_uid, gid = entry.pointee.pw_gid
-        guard setgroups(0, nil) == 0 || getuid() != 0, setgid(gid) == 0, setuid(uid) == 0 else {
-            throw Failure(description: String(cString: strerror(errno)))
-        }
     }
 }

@@ -63,7 +63,9 @@ public struct LogRecord: Sendable {
     public var hook: String?
     public var plugin: String?
     public var message: String
-    public init(level: Int, connectionID: String?, hook: String?, plugin: String?, message: String) {
+    public var time: LogTime
+    public init(level: Int, connectionID: String?, hook: String?, plugin: String?, message: String, time: LogTime = .now) {
+        self.time = time
         self.level = level
         self.connectionID = connectionID
         self.hook = hook

@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOExtras
 import NIOPosix
 import NIOSSL
 import SMTPCore
@@ -11,25 +10,29 @@ import SMTPPluginAPI
 public enum ChannelSession {
     public typealias AsyncSMTPChannel = NIOAsyncChannel<SMTPInboundPart, SMTPOutboundPart>
 
-    /// Adds TLS (on implicit-TLS listeners), the idle timer and the SMTP codec, and wraps the
+    /// Adds TLS (on implicit-TLS listeners) and the SMTP codec (with its deadlines), and wraps the
     /// channel for async use. `environment.tls`, when set, also serves STARTTLS.
-    public static func configure(_ channel: any Channel, environment: SessionEnvironment, implicitTLS: Bool = false) throws -> AsyncSMTPChannel {
+    public static func configure(
+        _ channel: any Channel, environment: SessionEnvironment, implicitTLS: Bool = false,
+        isUnderStress: @escaping @Sendable () -> Bool = { false }
+    ) throws -> AsyncSMTPChannel {
         let limits = environment.settings.limits
         if implicitTLS {
             guard let tls = environment.tls else { throw ChannelError.operationUnsupported }
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
         }
-        try channel.pipeline.syncOperations.addHandlers([
-            IdleStateHandler(readTimeout: .seconds(Int64(limits.idleTimeoutSeconds))),
-            SMTPServerCodec(limits: limits, startTLSContext: implicitTLS ? nil : environment.tls),
-        ])
+        try channel.pipeline.syncOperations.addHandler(SMTPServerCodec(
+            limits: limits, timeouts: ClientTimeouts(limits: limits, isUnderStress: isUnderStress),
+            startTLSContext: implicitTLS ? nil : environment.tls))
         return try AsyncSMTPChannel(wrappingChannelSynchronously: channel)
     }
 
     /// Runs one session on a configured channel until it ends, then closes the channel.
     public static func run(_ channel: AsyncSMTPChannel, connection: Connection, environment: SessionEnvironment) async {
-        await withTaskExecutorPreference(EventLoopTaskExecutor(channel.channel.eventLoop)) {
-            await runOnEventLoop(channel, connection: connection, environment: environment)
+        await SessionLogContext.$connectionID.withValue(connection.id) {
+            await withTaskExecutorPreference(EventLoopTaskExecutor(channel.channel.eventLoop)) {
+                await runOnEventLoop(channel, connection: connection, environment: environment)
+            }
         }
     }
 

@@ -7,10 +7,21 @@ public final class ConnectionLimiter: Sendable {
     public let maxPerIP: Int
     private let counts = Mutex<(total: Int, perIP: [String: Int])>((0, [:]))
 
-    /// 0 means no limit.
-    public init(maxConnections: Int, maxPerIP: Int) {
+    /// Percentage of `maxConnections` in use above which the server is under stress.
+    public let stressThreshold: Int
+
+    /// 0 means no limit. `stressThreshold` 0 (or no `maxConnections`) never declares stress.
+    public init(maxConnections: Int, maxPerIP: Int, stressThreshold: Int = 80) {
         self.maxConnections = maxConnections
         self.maxPerIP = maxPerIP
+        self.stressThreshold = stressThreshold
+    }
+
+    /// More than `stressThreshold` percent of the slots are taken: sessions get the short
+    /// stress timeout, so idle clients cannot crowd out the ones with mail to send.
+    public var isUnderStress: Bool {
+        guard maxConnections > 0, stressThreshold > 0 else { return false }
+        return openConnections * 100 > maxConnections * stressThreshold
     }
 
     public enum Refusal: Sendable { case tooManyConnections, tooManyFromAddress }

@@ -36,16 +36,19 @@ public final class SMTPListener: Service, Sendable {
     public func run() async throws {
         let environment = self.environment
         let implicitTLS = self.implicitTLS
+        let limiter = self.limiter
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY at the TCP level (a SOL_SOCKET option with the same number is SO_DEBUG,
+            // which only root may set): pipelined replies go out without waiting for an ACK.
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             // A client may send its last commands and shut down its side; it still gets the replies.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: host, port: port) { channel in
                 // Asked per connection, so a reload (new certificate, new limits) applies to new clients.
                 channel.eventLoop.makeCompletedFuture {
-                    try ChannelSession.configure(channel, environment: environment(), implicitTLS: implicitTLS)
+                    try ChannelSession.configure(channel, environment: environment(), implicitTLS: implicitTLS) { limiter.isUnderStress }
                 }
             }
         if let address = server.channel.localAddress { onBound(address) }

@@ -24,14 +24,43 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
     /// The context STARTTLS uses; nil when no certificate is configured.
     private let startTLSContext: NIOSSLContext?
 
-    public init(limits: SMTPLimits, startTLSContext: NIOSSLContext? = nil) {
+    /// What the client must send next and by when, checked by the one timer below.
+    private var deadline: ClientDeadline
+    private let timeouts: ClientTimeouts
+    private var timer: (at: NIODeadline, task: Scheduled<Void>)?
+    private var timedOut = false
+
+    public init(limits: SMTPLimits, timeouts: ClientTimeouts? = nil, startTLSContext: NIOSSLContext? = nil) {
         self.startTLSContext = startTLSContext
         framer = SMTPFramer(maxCommandLineLength: limits.maxCommandLineLength, maxDataLineLength: limits.maxDataLineLength)
         maxBufferedWhilePaused = max(65_536, limits.maxCommandLineLength * 4)
+        let timeouts = timeouts ?? ClientTimeouts(limits: limits)
+        self.timeouts = timeouts
+        deadline = ClientDeadline(timeouts: timeouts, now: .now())
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        // The greeting is on its way: the client's time for its first command starts now.
+        deadline.expectCommand(now: .now())
+        armTimer(context: context)
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.task.cancel()
+        timer = nil
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        timer?.task.cancel()
+        timer = nil
+        timedOut = true
+        context.fireChannelInactive()
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        framer.append(unwrapInboundIn(data))
+        let bytes = unwrapInboundIn(data)
+        if framer.mode == .data { deadline.messageProgress(octets: bytes.readableBytes, now: .now()) }
+        framer.append(bytes)
         deliverFrames(context: context)
     }
 
@@ -41,12 +70,6 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            context.fireChannelRead(wrapInboundOut(.idleTimeout))
-            context.fireChannelRead(wrapInboundOut(.batchEnd))
-            context.fireChannelReadComplete()
-            return
-        }
         if case TLSUserEvent.handshakeCompleted = event {
             let version = (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).tlsVersion).flatMap { $0 }
             context.fireChannelRead(wrapInboundOut(.tlsEstablished(version: version.map(Self.describe) ?? "TLS")))
@@ -112,6 +135,10 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let part = unwrapOutboundIn(data)
+        // A reply hands the turn to the client: its time starts now.
+        deadline.serverOwesReply = false
+        if part.then == .readMessage { deadline.expectMessage(now: .now()) } else { deadline.expectCommand(now: .now()) }
+        armTimer(context: context)
         var buffer = context.channel.allocator.buffer(capacity: 64)
         part.reply.write(to: &buffer)
         switch part.then {
@@ -160,6 +187,14 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
         while let event = framer.next() {
             delivered = true
             switch event {
+            case .commandLine, .commandLineTooLong, .dataEnd:
+                // The client finished something; until we answer, the clock is ours.
+                deadline.serverOwesReply = true
+                deadline.expectCommand(now: .now())
+            case .dataChunk:
+                break
+            }
+            switch event {
             case .commandLine(let line): context.fireChannelRead(wrapInboundOut(.command(line)))
             case .commandLineTooLong: context.fireChannelRead(wrapInboundOut(.commandLineTooLong))
             case .dataChunk(let chunk): context.fireChannelRead(wrapInboundOut(.dataChunk(chunk)))
@@ -167,6 +202,34 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
             }
         }
         return delivered
+    }
+
+    // MARK: Deadline timer
+
+    /// Makes sure the timer fires no later than the current deadline. Deadlines mostly move later,
+    /// so an earlier timer is kept and, when it fires, looks again (no reschedule per line).
+    private func armTimer(context: ChannelHandlerContext) {
+        guard !timedOut else { return }
+        let at = deadline.serverOwesReply ? .now() + timeouts.current : deadline.expiry
+        if let timer, timer.at <= at { return }
+        timer?.task.cancel()
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: at) { [self] in
+            timer = nil
+            timerFired(context: context)
+        }
+        timer = (at, task)
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        guard !timedOut else { return }
+        guard let expired = deadline.expired(at: .now()) else {
+            armTimer(context: context)
+            return
+        }
+        timedOut = true
+        context.fireChannelRead(wrapInboundOut(.timedOut(expired == .message ? .message : .command)))
+        context.fireChannelRead(wrapInboundOut(.batchEnd))
+        context.fireChannelReadComplete()
     }
 }
 

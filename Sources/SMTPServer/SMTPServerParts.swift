@@ -12,8 +12,8 @@ public enum SMTPInboundPart: Sendable {
     /// The end of what one read delivered: the moment to send the replies collected so far
     /// (RFC 2920: replies to a pipelined group may go out together).
     case batchEnd
-    /// The client said nothing for the configured time.
-    case idleTimeout
+    /// The client did not finish a command line, or its message, in time (`ClientDeadline`).
+    case timedOut(SMTPTimeout)
     /// The daemon is shutting down: finish the transaction in flight, then say goodbye.
     case shutdownRequested
     /// A TLS handshake finished; the protocol version negotiated (`TLSv1.3`).
@@ -22,6 +22,12 @@ public enum SMTPInboundPart: Sendable {
     case tlsFailed(reason: String)
     /// Plaintext bytes that followed STARTTLS and were thrown away (RFC 3207 §5).
     case discardedAfterSTARTTLS(octets: Int)
+}
+
+/// What the client was too slow to send.
+public enum SMTPTimeout: Sendable {
+    case command
+    case message
 }
 
 /// What the session hands the codec: a reply, and how the bytes after it must be read.

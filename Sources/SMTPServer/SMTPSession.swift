@@ -68,8 +68,8 @@ public final class SMTPSession {
             respond(Response(500, .syntaxError, "Line too long (more than \(settings.limits.maxCommandLineLength) octets)"))
         case .batchEnd:
             try await flush()
-        case .idleTimeout:
-            respond(Response(421, .connectionTimedOut, "\(settings.hostName) Timeout - closing connection", disconnect: true))
+        case .timedOut(let what):
+            respond(timedOut(what))
         case .shutdownRequested:
             // Between commands nothing has been promised yet: the client is told to come back
             // later and will retry the transaction. A message being received is finished first
@@ -86,6 +86,13 @@ public final class SMTPSession {
             // Only read inside DATA; the framer cannot produce them in command mode.
             break
         }
+    }
+
+    /// 421 4.4.2 (RFC 3463: connection timed out), then close.
+    func timedOut(_ what: SMTPTimeout) -> Response {
+        logger.notice("timeout: \(what == .message ? "message not received in time" : "no complete command in time")")
+        let text = what == .message ? "Message not received in time" : "Timeout"
+        return Response(421, .connectionTimedOut, "\(settings.hostName) \(text) - closing connection", disconnect: true)
     }
 
     func shuttingDown() -> Response {
@@ -362,8 +369,8 @@ public final class SMTPSession {
             case .dataEnd(let found):
                 defects = found
                 break reading
-            case .idleTimeout:
-                respond(Response(421, .connectionTimedOut, "\(settings.hostName) Timeout - closing connection", disconnect: true))
+            case .timedOut(let what):
+                respond(timedOut(what))
                 return
             case .shutdownRequested:
                 shutdownRequested = true

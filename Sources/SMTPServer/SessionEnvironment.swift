@@ -19,7 +19,7 @@ public struct SessionEnvironment: Sendable {
         self.hooks = HookRunner(registry: hooks, timeout: settings.hookTimeout, logger: logger)
         self.logger = logger
         self.tls = tls
-        self.authFailures = AuthFailureTracker(limit: settings.authMaxFailuresPerIP)
+        self.authFailures = AuthFailureTracker()
     }
 }
 

@@ -69,8 +69,13 @@ extension SMTPSession {
             respond(Response(530, .securityOther, "Must issue a STARTTLS command first"))
             return
         }
-        if environment.authFailures.isBlocked(connection.remoteIP) {
-            respond(Response(421, EnhancedStatusCode(4, 7, 0), "Too many failed authentications from \(connection.remoteIP), try again later", disconnect: true))
+        // Every failed attempt got its 535; the attempt after the last one allowed is refused.
+        if authFailures >= settings.authMaxFailures {
+            respond(Response(421, EnhancedStatusCode(4, 7, 0), "Too many failed authentications, closing connection", disconnect: true))
+            return
+        }
+        if environment.authFailures.isBlocked(address: connection.remoteIP, limits: settings.authFailureLimits) {
+            respond(tooManyFromAddress())
             return
         }
         let words = argument.split(separator: " ", maxSplits: 1).map(String.init)
@@ -83,12 +88,32 @@ extension SMTPSession {
         inbound = reader.inbound
         guard let attempt else { return }
 
+        // Admitted attempts count against the shared limits while they are checked, however slow the check.
+        let ticket: AuthFailureTracker.Ticket
+        switch environment.authFailures.begin(address: connection.remoteIP, account: attempt.user, limits: settings.authFailureLimits) {
+        case .success(let admitted):
+            ticket = admitted
+        case .failure(.address):
+            respond(tooManyFromAddress())
+            return
+        case .failure(.account):
+            // Temporary, and given whatever the password: the right one must not be told apart.
+            logger.notice("AUTH \(attempt.mechanism.rawValue) refused for \(attempt.user): too many recent failures for this account")
+            respond(Response(454, EnhancedStatusCode(4, 7, 0), "Too many failed authentications for this account, try again later"))
+            return
+        }
         var outcome = await hooks.run(mechanism.hookPoint, call(.auth(attempt)))
         if case .declined = outcome { outcome = await hooks.run(.auth, call(.auth(attempt))) }
-        await answer(outcome, for: attempt)
+        let failed = await answer(outcome, for: attempt)
+        environment.authFailures.finish(ticket, failed: failed)
     }
 
-    private func answer(_ outcome: HookOutcome, for attempt: AuthAttempt) async {
+    private func tooManyFromAddress() -> Response {
+        Response(421, EnhancedStatusCode(4, 7, 0), "Too many failed authentications from \(connection.remoteIP), try again later", disconnect: true)
+    }
+
+    /// Answers the attempt; true when it failed (wrong credentials, not a temporary problem).
+    private func answer(_ outcome: HookOutcome, for attempt: AuthAttempt) async -> Bool {
         switch outcome {
         case .answered(.ok, _):
             connection.authUser = attempt.user
@@ -97,24 +122,26 @@ extension SMTPSession {
             connection[note: .naughty] = nil
             logger.info("AUTH \(attempt.mechanism.rawValue) succeeded for \(attempt.user)")
             respond(Response(235, EnhancedStatusCode(2, 7, 0), "Authentication successful"))
+            return false
         case .answered(.done(let reply), _):
             respond(Response(reply: reply))
+            return reply.code >= 500
         case .answered(.denySoft(let m), _), .answered(.denySoftDisconnect(let m), _):
             respond(Response(454, EnhancedStatusCode(4, 7, 0), m ?? "Temporary authentication failure"))
+            return false
         case .failed:
             respond(Response(454, EnhancedStatusCode(4, 7, 0), "Temporary authentication failure"))
+            return false
         default:
             authFailures += 1
-            environment.authFailures.recordFailure(connection.remoteIP)
             logger.notice("AUTH \(attempt.mechanism.rawValue) failed for \(attempt.user) (\(authFailures) on this connection)")
-            // A delay that doubles with each failure makes guessing slow; then we hang up.
+            // A delay that doubles with each failure makes guessing slow. Each failure is told
+            // as a failure (535): a client such as smtplib tries three mechanisms in a row, and
+            // a user with a typo must read "authentication failed", not a ban.
             let delay = settings.authFailureDelay * (1 << min(authFailures - 1, 4))
             if delay > .zero { try? await Task.sleep(for: delay) }
-            if authFailures >= settings.authMaxFailures {
-                respond(Response(421, EnhancedStatusCode(4, 7, 0), "Too many failed authentications, closing connection", disconnect: true))
-            } else {
-                respond(Response(535, EnhancedStatusCode(5, 7, 8), "Authentication credentials invalid"))
-            }
+            respond(Response(535, EnhancedStatusCode(5, 7, 8), "Authentication credentials invalid"))
+            return true
         }
     }
 
@@ -194,7 +221,10 @@ struct AuthResponseReader<Inbound: AsyncIteratorProtocol> where Inbound.Element 
             case .commandLineTooLong:
                 session.respond(Response(500, .syntaxError, "Authentication response too long"))
                 return nil
-            case .idleTimeout, .shutdownRequested:
+            case .timedOut(let what):
+                session.respond(session.timedOut(what))
+                return nil
+            case .shutdownRequested:
                 session.respond(Response(421, .connectionTimedOut, "\(session.settings.hostName) closing connection", disconnect: true))
                 return nil
             default:

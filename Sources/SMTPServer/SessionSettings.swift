@@ -20,6 +20,9 @@ public struct SessionSettings: Sendable {
     public var authMaxFailures = 3
     /// Failed AUTH attempts from one address within 10 minutes before it is turned away (`auth_max_failures_per_ip`).
     public var authMaxFailuresPerIP = 10
+    /// Failed AUTH attempts for one account, from anywhere, within 10 minutes before further
+    /// attempts for it are refused with 454 (`auth_max_failures_per_user`).
+    public var authMaxFailuresPerUser = 20
     /// First delay after a failed AUTH, doubling with each further failure (`auth_failure_delay`, seconds).
     public var authFailureDelay: Duration = .seconds(1)
 
@@ -38,8 +41,10 @@ public struct SessionSettings: Sendable {
         if let v = config.integer("max_data_line_length"), v >= 0 { limits.maxDataLineLength = v == 0 ? Int.max : v }
         if let v = config.integer("max_rcpt"), v > 0 { limits.maxRecipients = v }
         if let v = config.integer("databytes"), v >= 0 { limits.maxMessageSize = v }
-        // qmail's timeoutsmtpd takes precedence between commands; one idle timeout serves both here.
-        if let v = config.integer("timeoutsmtpd") ?? config.integer("timeout"), v > 0 { limits.idleTimeoutSeconds = v }
+        // qmail's timeoutsmtpd takes precedence between commands; one timeout serves both here.
+        if let v = config.integer("timeoutsmtpd") ?? config.integer("timeout"), v > 0 { limits.commandTimeout = .seconds(v) }
+        if let v = config.integer("min_data_rate"), v >= 0 { limits.minDataRate = v }
+        if let v = config.integer("stress_timeout"), v > 0 { limits.stressTimeout = .seconds(v) }
         if let v = config.integer("max_header_size"), v > 0 { limits.maxHeaderSize = v }
         if let v = config.integer("size_threshold"), v >= 0 { limits.spoolMemoryThreshold = v }
         if let v = config.integer("max_commands"), v > 0 { limits.maxCommandsPerSession = v }
@@ -52,7 +57,13 @@ public struct SessionSettings: Sendable {
         tlsBeforeAuth = config.flag("tls_before_auth")
         if let v = config.integer("auth_max_failures"), v > 0 { authMaxFailures = v }
         if let v = config.integer("auth_max_failures_per_ip"), v >= 0 { authMaxFailuresPerIP = v }
+        if let v = config.integer("auth_max_failures_per_user"), v >= 0 { authMaxFailuresPerUser = v }
         if let v = config.value("auth_failure_delay").flatMap(Double.init), v >= 0 { authFailureDelay = .milliseconds(Int(v * 1000)) }
+    }
+
+    /// The shared AUTH failure limits, as configured now.
+    public var authFailureLimits: AuthFailureTracker.Limits {
+        AuthFailureTracker.Limits(perAddress: authMaxFailuresPerIP, perAccount: authMaxFailuresPerUser)
     }
 
     /// The 220 line: config `smtpgreeting` (with ESMTP added when missing) or qpsmtpd's text.

@@ -40,7 +40,7 @@ import Testing
         #expect(result == .ok("Queued! <1@example.org>"))
         #expect(
             try delivered(dir, "Maildir")
-                == "Return-Path: <sender@example.org>\nDelivered-To: rcpt@example.net\nSubject: hello\n folded\n"
+                == "Return-Path: <sender@example.org>\nDelivered-To: rcpt@example.net\nDelivered-To: other@example.net\nSubject: hello\n folded\n"
                 + "Message-Id: <1@example.org>\n\nline one\n\n.. dot\n")
     }
 
@@ -50,13 +50,19 @@ import Testing
         #expect(result == .ok("Queued!"))
         #expect(
             try delivered(dir, ".")
-                == "Return-Path: <sender@example.org>\nDelivered-To: rcpt@example.net\nSubject: x\n\nthis is not a header\nSubject: y\n")
+                == "Return-Path: <sender@example.org>\nDelivered-To: rcpt@example.net\nDelivered-To: other@example.net\nSubject: x\n\nthis is not a header\nSubject: y\n")
     }
 
     @Test func headerOnlyMessageAndNullSender() async throws {
         let dir = try TemporaryDirectory()
         _ = try await queue([dir.path], message: "Subject: x\r\n", sender: .null)
-        #expect(try delivered(dir, ".") == "Return-Path: <>\nDelivered-To: rcpt@example.net\nSubject: x\n\n")
+        #expect(try delivered(dir, ".") == "Return-Path: <>\nDelivered-To: rcpt@example.net\nDelivered-To: other@example.net\nSubject: x\n\n")
+    }
+
+    @Test func deliveredToKeepsTheQuotingOfAQuotedLocalPart() async throws {
+        let dir = try TemporaryDirectory()
+        _ = try await queue([dir.path], message: "Subject: x\r\n", recipients: ["a..b@example.net", "plain@example.net"])
+        #expect(try delivered(dir, ".").hasPrefix("Return-Path: <sender@example.org>\nDelivered-To: \"a..b\"@example.net\nDelivered-To: plain@example.net\n"))
     }
 
     @Test func subdirPatternDeliversOneCopyPerRecipient() async throws {
@@ -66,8 +72,8 @@ import Testing
             recipients: ["a@example.net", "b/../c@example.net", "..@example.org"])
         #expect(result == .ok("Queued!"))
         #expect(try delivered(dir, "example.net/a") == "Return-Path: <sender@example.org>\nDelivered-To: a@example.net\nSubject: x\n\nbody\n")
-        #expect(try delivered(dir, "example.net/b_.._c").contains("Delivered-To: b/../c@example.net\n"))
-        #expect(try delivered(dir, "example.org/__").contains("Delivered-To: ..@example.org\n"))
+        #expect(try delivered(dir, "example.net/b_.._c").contains("Delivered-To: \"b/../c\"@example.net\n"))
+        #expect(try delivered(dir, "example.org/__").contains("Delivered-To: \"..\"@example.org\n"))
         let file = try dir.files(in: "example.net/a/new")[0]
         var info = stat()
         #expect(stat(dir.path + "/example.net/a/new/" + file, &info) == 0)

@@ -28,10 +28,15 @@ import Testing
         #expect(try capture(["6"], [record(6), record(7)]).count == 1)
     }
 
-    @Test func formatsOneLinePerRecord() {
-        #expect(WarnLogger.format(record(4, "two\nlines\r\nhere"), pid: 42) == "42 [c1] (rcpt) rcpt_ok: two lines here\n")
-        let bare = LogRecord(level: 4, connectionID: nil, hook: nil, plugin: nil, message: "starting")
-        #expect(WarnLogger.format(bare, pid: 42) == "42: starting\n")
+    @Test func formatsOneLinePerRecordWithTimeAndConnection() {
+        // 2026-11-30 05:31:33.123456 UTC
+        let time = LogTime(seconds: 1_796_016_693, microseconds: 123_456)
+        var two = record(4, "two\nlines\r\nhere")
+        two.time = time
+        #expect(LogLine.format(two, pid: 42) == "2026-11-30T05:31:33.123Z 42 [c1] (rcpt) rcpt_ok: two lines here\n")
+        // Lines outside a connection keep the same fields, with "-" for the connection.
+        let bare = LogRecord(level: 4, connectionID: nil, hook: nil, plugin: nil, message: "starting", time: LogTime(seconds: 0, microseconds: 5_000))
+        #expect(LogLine.format(bare, pid: 42) == "1970-01-01T00:00:00.005Z 42 [-]: starting\n")
     }
 
     @Test(arguments: [("7", 7), ("0", 0), ("LOGINFO", 6), ("debug", 7), ("LOGWARN", 4), ("logemerg", 0)])

@@ -6,7 +6,7 @@ import Darwin
 import SMTPPluginAPI
 
 /// `logging/warn [loglevel]`: writes log records at or below its level (default 4, LOGWARN) to
-/// stderr as `<pid> [<connection>] (<hook>) <plugin>: <message>`.
+/// stderr as `<time> <pid> [<connection>] (<hook>) <plugin>: <message>` (`LogLine`).
 public struct WarnLogger: SMTPPlugin {
     public static let registeredHooks: [HookPoint] = [.logging]
 
@@ -41,20 +41,8 @@ public struct WarnLogger: SMTPPlugin {
     public func register(into hooks: inout HookRegistry) {
         hooks.onLogging { record in
             guard record.level <= level else { return }
-            output(Self.format(record, pid: getpid()))
+            output(LogLine.format(record, pid: getpid()))
         }
-    }
-
-    static func format(_ record: LogRecord, pid: Int32) -> String {
-        var line = "\(pid)"
-        if let id = record.connectionID { line += " [\(id)]" }
-        if let hook = record.hook { line += " (\(hook))" }
-        if let plugin = record.plugin { line += " \(plugin)" }
-        line += ": "
-        // One record stays one line, whatever the message holds.
-        line += String(record.message.map { $0 == "\n" || $0 == "\r" || $0 == "\r\n" ? " " : $0 })
-        line += "\n"
-        return line
     }
 
     /// One write(2) per line, so lines from concurrent sessions never interleave mid-line.

@@ -79,10 +79,10 @@ public struct MaildirQueue: SMTPPlugin {
                         for recipient in recipients {
                             let maildir = directory + "/" + Self.expand(subdirPattern, for: recipient)
                             try Self.makeMaildir(maildir, mode: directoryMode)
-                            try deliver(Self.envelopeHeader(header, sender: sender, recipient: recipient), body, into: maildir)
+                            try deliver(Self.envelopeHeader(header, sender: sender, recipients: [recipient]), body, into: maildir)
                         }
                     } else {
-                        try deliver(Self.envelopeHeader(header, sender: sender, recipient: recipients.first), body, into: directory)
+                        try deliver(Self.envelopeHeader(header, sender: sender, recipients: recipients), body, into: directory)
                     }
                 }
             } catch let error as DeliveryError {
@@ -100,9 +100,11 @@ public struct MaildirQueue: SMTPPlugin {
         }
     }
 
-    static func envelopeHeader(_ header: MessageHeader, sender: String, recipient: Mailbox?) -> MessageHeader {
+    /// Return-Path, then one Delivered-To per recipient in envelope order (qpsmtpd adds one per
+    /// recipient too), each in RFC 5321 form so a quoted local part stays quoted.
+    static func envelopeHeader(_ header: MessageHeader, sender: String, recipients: [Mailbox]) -> MessageHeader {
         var header = header
-        if let recipient { header.prepend("Delivered-To", recipient.address) }
+        for recipient in recipients.reversed() { header.prepend("Delivered-To", recipient.quotedAddress) }
         header.prepend("Return-Path", sender)
         return header
     }

@@ -14,8 +14,8 @@ func deliveringConfig(_ extra: [String: [String]] = [:], plugins: [String] = [])
     return (files, maildir)
 }
 
-func withServer(_ files: [String: [String]], maxPerIP: Int = 0, _ body: (TestServer) async throws -> Void) async throws {
-    let server = try await TestServer.start(config: files, plugins: .testing, maxPerIP: maxPerIP)
+func withServer(_ files: [String: [String]], maxConnections: Int = 0, maxPerIP: Int = 0, _ body: (TestServer) async throws -> Void) async throws {
+    let server = try await TestServer.start(config: files, plugins: .testing, maxConnections: maxConnections, maxPerIP: maxPerIP)
     defer { server.stop() }
     try await body(server)
 }

@@ -10,6 +10,7 @@ import smtplib
 import ssl
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -203,23 +204,89 @@ def test_auth_every_path_answers(start_daemon, pki):
 
 
 def test_password_guessing_is_throttled(start_daemon, pki):
-    d = start_daemon(tls_config(pki, auth_failure_delay="0.2", auth_max_failures="3", auth_max_failures_per_ip="4"))
+    d = start_daemon(tls_config(pki, auth_failure_delay="0.2", auth_max_failures="3", auth_max_failures_per_ip="5"))
     wrong = base64.b64encode(f"\0{USER}\0wrong".encode()).decode()
     c = d.client()
     expect(c.cmd("EHLO client.example"), 250)
     t0 = time.monotonic()
+    # Every failure is told as one (535); the attempt after the last one allowed is refused.
     expect(c.cmd(f"AUTH PLAIN {wrong}"), 535, "5.7.8")
     expect(c.cmd(f"AUTH PLAIN {wrong}"), 535, "5.7.8")
-    expect(c.cmd(f"AUTH PLAIN {wrong}"), 421, "4.7.0")
+    expect(c.cmd(f"AUTH PLAIN {wrong}"), 535, "5.7.8")
     # 0.2 + 0.4 + 0.8 s of delay: the guesser slows down as it goes.
     assert time.monotonic() - t0 >= 1.3
+    expect(c.cmd(f"AUTH PLAIN {wrong}"), 421, "4.7.0")
+    assert c.is_closed(timeout=2)
     c2 = d.client()
     expect(c2.cmd("EHLO client.example"), 250)
-    expect(c2.cmd(f"AUTH PLAIN {wrong}"), 535)  # the 4th failure from this address is the last allowed
+    expect(c2.cmd(f"AUTH PLAIN {wrong}"), 535)
+    expect(c2.cmd(f"AUTH PLAIN {wrong}"), 535)  # the 5th failure from this address is the last allowed
     c3 = d.client()
     expect(c3.cmd("EHLO client.example"), 250)
     right = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
     expect(c3.cmd(f"AUTH PLAIN {right}"), 421, "4.7.0")
+
+
+def test_smtplib_login_with_a_wrong_password_is_told_535(start_daemon, pki):
+    # smtplib tries CRAM-MD5, PLAIN and LOGIN in turn: three failures from one typo must still
+    # read as "authentication failed", not as a ban (421).
+    d = start_daemon(tls_config(pki))
+    with smtplib.SMTP(d.host, d.port, local_hostname="client.example", timeout=30) as s:
+        s.starttls(context=client_context(pki["ca"]))
+        with pytest.raises(smtplib.SMTPAuthenticationError) as failure:
+            s.login(USER, "typo-" + PASSWORD)
+        assert failure.value.smtp_code == 535, failure.value
+    # Three failures from one address are far from its limit: the corrected password works.
+    with smtplib.SMTP(d.host, d.port, local_hostname="client.example", timeout=30) as s:
+        s.starttls(context=client_context(pki["ca"]))
+        assert s.login(USER, PASSWORD)[0] == 235
+
+
+def test_parallel_guesses_cannot_outrun_a_slow_check(start_daemon, pki):
+    # The check takes 2 s (a costly hash); 19 wrong guesses start at once from one address. Only
+    # auth_max_failures_per_ip of them may be checked, and the right password sent while they are
+    # still being checked is refused too: attempts in flight count against the limit.
+    checkpw = REPO / "Tests" / "Fixtures" / "checkpassword.sh"
+    d = start_daemon(tls_config(pki, auth_max_failures_per_ip="10", max_connections_per_ip="30",
+                                plugins=f"tls {pki['cert']} {pki['key']}\n"
+                                        f"auth/auth_checkpassword checkpw {checkpw} true /bin/true\n"
+                                        "rcpt_ok\nqueue/maildir {maildir}"))
+    clients = []
+    for _ in range(20):
+        c = d.client()
+        expect(c.cmd("EHLO client.example"), 250)
+        clients.append(c)
+
+    def attempt(c: SMTPClient, password: str) -> int:
+        token = base64.b64encode(b"\0slowcheck@example.com\0" + password.encode()).decode()
+        c.send(f"AUTH PLAIN {token}\r\n".encode())
+        return c.reply(timeout=30).code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        guesses = [pool.submit(attempt, c, "wrong") for c in clients[:19]]
+        time.sleep(0.8)  # all 19 are in; the checks take 2 s
+        right = attempt(clients[19], "right")
+        codes = sorted(g.result() for g in guesses)
+    assert right == 421, f"the right password got {right} while guesses were being checked"
+    assert codes.count(535) == 10 and codes.count(421) == 9, codes
+    assert sum("AUTH PLAIN failed for slowcheck" in line for line in d.stderr_lines) == 10, d.log_tail()
+
+
+def test_one_account_guessed_from_many_addresses(start_daemon, pki):
+    # Guesses for one account spread over addresses 127.0.0.2-4 (all of 127/8 is loopback).
+    d = start_daemon(tls_config(pki, auth_max_failures_per_ip="100", auth_max_failures_per_user="3",
+                                flat_auth_pw=f"{USER}:{PASSWORD}\nann@test.example:ann-Passw0rd"))
+    for n in (2, 3, 4):
+        c = d.client(source=(f"127.0.0.{n}", 0))
+        expect(c.cmd("EHLO client.example"), 250)
+        expect(c.cmd("AUTH PLAIN " + base64.b64encode(f"\0{USER}\0guess{n}".encode()).decode()), 535, "5.7.8")
+        c.close()
+    c = d.client(source=("127.0.0.5", 0))
+    expect(c.cmd("EHLO client.example"), 250)
+    # Even the right password: the account is resting, and saying so must not reveal the password was right.
+    expect(c.cmd("AUTH PLAIN " + base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()), 454, "4.7.0")
+    # Other accounts, and the same address, are not affected.
+    expect(c.cmd("AUTH PLAIN " + base64.b64encode(b"\0ann@test.example\0ann-Passw0rd").decode()), 235)
 
 
 def test_certificate_reload_on_sighup_keeps_sessions(start_daemon, pki, tmp_path):

@@ -1,4 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ArgumentParser
+import Dispatch
 import Logging
 import SMTPPluginAPI
 import SMTPServer
@@ -7,9 +13,25 @@ import SMTPServer
 ///
 ///     var plugins = PluginRegistry.builtIn
 ///     plugins.register(MyRateLimit.self, as: "site/rate_limit")
-///     try await SMTPDaemon.run(plugins: plugins)
+///     SMTPDaemon.main(plugins: plugins)
 public enum SMTPDaemon {
     @TaskLocal static var plugins = PluginRegistry.builtIn
+
+    /// The entry point for executables (`main.swift`: `SMTPDaemon.main(plugins: plugins)`). The
+    /// daemon runs on the concurrency pool while the main thread only waits. Top-level `await`
+    /// would park the main thread in `dispatch_main`, which on Linux leaves it a thread glibc
+    /// considers exiting: `setuid` is then not applied to it, and after `--user` one thread of
+    /// the process would stay root.
+    public static func main(plugins: PluginRegistry = .builtIn, arguments: [String]? = nil) -> Never {
+        let finished = DispatchSemaphore(value: 0)
+        Task.detached {
+            // The subcommands report their own errors and exit with their own codes.
+            try? await run(plugins: plugins, arguments: arguments)
+            finished.signal()
+        }
+        finished.wait()
+        exit(0)
+    }
 
     /// Parses the command line (or `arguments`) and runs the chosen subcommand.
     public static func run(plugins: PluginRegistry = .builtIn, arguments: [String]? = nil) async throws {

@@ -1,3 +1,4 @@
 import SMTPDaemon
 
-try await SMTPDaemon.run(plugins: .builtIn)
+// Synchronous on purpose: see SMTPDaemon.main.
+SMTPDaemon.main(plugins: .builtIn)

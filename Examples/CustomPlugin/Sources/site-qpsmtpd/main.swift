@@ -4,4 +4,4 @@ import SMTPPluginAPI
 // The built-in plugins, plus ours under the name `config/plugins` uses for it.
 var plugins = PluginRegistry.builtIn
 plugins.register(RejectNoReplySenders.self, as: "site/reject_noreply")
-try await SMTPDaemon.run(plugins: plugins)
+SMTPDaemon.main(plugins: plugins)

@@ -1,7 +1,10 @@
 import SMTPCore
 import Synchronization
 
-/// One client connection, as plugins see it. The session task owns it; hooks read and change it.
+/// One client connection, as plugins see it. The session task owns it; hooks read it and may set
+/// what is theirs to decide (relay permission, notes, the remote host name). The protocol facts —
+/// HELO name, TLS, AUTH user — are the engine's: only code of this package sets them, so a plugin
+/// cannot make a session look encrypted or authenticated.
 /// State sits behind a lock because a hook that overran its timeout may still hold a reference.
 public final class Connection: Sendable {
     /// Short id that every log line of this connection carries.
@@ -11,7 +14,7 @@ public final class Connection: Sendable {
     public let localIP: String
     public let localPort: Int
 
-    public enum Greeting: String, Sendable { case helo, ehlo }
+    public typealias Greeting = SMTPHello
 
     struct State: Sendable {
         var remoteHost: String?
@@ -50,12 +53,12 @@ public final class Connection: Sendable {
     }
 
     /// HELO or EHLO, once a greeting has succeeded.
-    public var hello: Greeting? {
+    public package(set) var hello: Greeting? {
         get { state.withLock { $0.hello } }
         set { state.withLock { $0.hello = newValue } }
     }
 
-    public var helloHost: String? {
+    public package(set) var helloHost: String? {
         get { state.withLock { $0.helloHost } }
         set { state.withLock { $0.helloHost = newValue } }
     }
@@ -67,19 +70,19 @@ public final class Connection: Sendable {
     }
 
     /// The negotiated cipher suite when TLS is active.
-    public var tlsCipher: String? {
+    public package(set) var tlsCipher: String? {
         get { state.withLock { $0.tlsCipher } }
         set { state.withLock { $0.tlsCipher = newValue } }
     }
 
     public var isTLS: Bool { tlsCipher != nil }
 
-    public var authUser: String? {
+    public package(set) var authUser: String? {
         get { state.withLock { $0.authUser } }
         set { state.withLock { $0.authUser = newValue } }
     }
 
-    public var authMechanism: String? {
+    public package(set) var authMechanism: String? {
         get { state.withLock { $0.authMechanism } }
         set { state.withLock { $0.authMechanism = newValue } }
     }
@@ -95,7 +98,7 @@ public final class Connection: Sendable {
     }
 
     /// The capabilities plugins added during the current EHLO; the session reads and clears them.
-    public func takeAdvertisedCapabilities() -> [String] {
+    package func takeAdvertisedCapabilities() -> [String] {
         state.withLock { state in
             defer { state.extraCapabilities = [] }
             return state.extraCapabilities
@@ -103,7 +106,7 @@ public final class Connection: Sendable {
     }
 
     /// Forgets the greeting and the notes that depend on it (RFC 3207 §4.2 after STARTTLS).
-    public func forgetGreeting() {
+    package func forgetGreeting() {
         state.withLock {
             $0.hello = nil
             $0.helloHost = nil

@@ -137,12 +137,12 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
         let part = unwrapOutboundIn(data)
         // A reply hands the turn to the client: its time starts now.
         deadline.serverOwesReply = false
-        if part.then == .readMessage { deadline.expectMessage(now: .now()) } else { deadline.expectCommand(now: .now()) }
+        if part.then == .message { deadline.expectMessage(now: .now()) } else { deadline.expectCommand(now: .now()) }
         armTimer(context: context)
         var buffer = context.channel.allocator.buffer(capacity: 64)
         part.reply.write(to: &buffer)
         switch part.then {
-        case .continue:
+        case nil:
             context.write(wrapOutboundOut(buffer), promise: promise)
         case .close:
             context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
@@ -151,9 +151,13 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
             }
         case .startTLS:
             startTLS(context: context, reply: buffer, promise: promise)
-        case .readMessage, .readCommands:
+        case .message, .commands, .saslResponse:
             context.write(wrapOutboundOut(buffer), promise: promise)
-            if part.then == .readMessage { framer.enterDataMode() } else { framer.resumeCommands() }
+            switch part.then {
+            case .message: framer.enterDataMode()
+            case .saslResponse: framer.expectSASLResponse()
+            default: framer.resumeCommands()
+            }
             // Frames that were waiting behind the pause go to the session now, as a batch of their own.
             if deliverFrames(context: context) {
                 context.fireChannelRead(wrapInboundOut(.batchEnd))
@@ -233,4 +237,3 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
     }
 }
 
-extension SMTPOutboundPart.Then: Equatable {}

@@ -2,20 +2,24 @@ import NIOCore
 
 /// Finds frame boundaries in the bytes a client sends: command lines, and the message after `354`.
 ///
-/// It knows nothing of commands beyond the three that change how the following bytes must be read
-/// (DATA, BDAT, STARTTLS): after such a line it stops in `.awaitingDecision` until the session says,
-/// with its reply, whether message bytes or commands follow. Without that stop, a client that
-/// pipelines its message behind DATA would have the message read as commands when DATA is refused,
-/// and plaintext sent behind STARTTLS would be executed after the handshake.
+/// It knows nothing of commands beyond the four whose reply decides how the following bytes must
+/// be read (DATA, BDAT, STARTTLS, AUTH — `ReadingMode.replyDecidesMode`): after such a line it stops
+/// in `.awaitingDecision` until the session says, with its reply, what follows (message bytes, a
+/// SASL answer, a handshake, or commands). Without that stop, a client that pipelines its message
+/// behind DATA would have the message read as commands when DATA is refused, and plaintext sent
+/// behind STARTTLS would be executed after the handshake. A SASL answer is framed as one plain line
+/// and never looked at for a verb.
 ///
 /// DATA ends only at `<CRLF>.<CRLF>`. A bare LF or bare CR anywhere is remembered and reported with
 /// the end of the message, never taken as a line end for the terminator (the SMTP smuggling attack).
 public struct SMTPFramer: Sendable {
     public enum Mode: Sendable, Hashable {
         case commands
-        /// A line that changes the reading mode was framed; nothing more is framed until the session decides.
+        /// A line whose reply decides the reading mode was framed; nothing more is framed until the session decides.
         case awaitingDecision
         case data
+        /// One SASL answer (after a 334), then `.awaitingDecision`.
+        case saslResponse
     }
 
     public enum Event: Sendable, Hashable {
@@ -77,9 +81,14 @@ public struct SMTPFramer: Sendable {
         dataLineLength = 0
     }
 
-    /// The session refused DATA (or finished a STARTTLS/BDAT step): frame commands again.
+    /// The session refused DATA (or finished a STARTTLS/BDAT/AUTH step): frame commands again.
     public mutating func resumeCommands() {
         mode = .commands
+    }
+
+    /// The session sent a 334 prompt: the next line is a SASL answer, whatever it says.
+    public mutating func expectSASLResponse() {
+        mode = .saslResponse
     }
 
     /// Throws away everything buffered: used after STARTTLS, where plaintext behind the command must not run.
@@ -95,7 +104,7 @@ public struct SMTPFramer: Sendable {
         switch mode {
         case .awaitingDecision:
             return nil
-        case .commands:
+        case .commands, .saslResponse:
             event = nextCommandLine()
         case .data:
             event = nextDataEvent()
@@ -128,6 +137,7 @@ public struct SMTPFramer: Sendable {
             guard view.count >= maxCommandLineLength else { return nil }
             buffer.moveReaderIndex(forwardBy: maxCommandLineLength)
             skippingOverlongLine = true
+            if mode == .saslResponse { mode = .awaitingDecision }
             return .commandLineTooLong
         }
         var line = buffer.readSlice(length: lf - view.startIndex)!
@@ -135,22 +145,8 @@ public struct SMTPFramer: Sendable {
         if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
             line.moveWriterIndex(to: line.writerIndex - 1)
         }
-        if Self.changesReadingMode(line) { mode = .awaitingDecision }
+        if mode == .saslResponse || ReadingMode.replyDecidesMode(forLine: line.readableBytesView) { mode = .awaitingDecision }
         return .commandLine(line)
-    }
-
-    /// DATA, BDAT and STARTTLS are the lines after which the next bytes may not be commands.
-    public static func changesReadingMode(_ line: ByteBuffer) -> Bool {
-        let view = line.readableBytesView
-        func verbIs(_ word: StaticString) -> Bool {
-            let n = word.utf8CodeUnitCount
-            guard view.count >= n else { return false }
-            if view.count > n, view[view.startIndex + n] != UInt8(ascii: " ") { return false }
-            return word.withUTF8Buffer { expected in
-                zip(expected, view.prefix(n)).allSatisfy { $0 == ($1 | 0x20) }
-            }
-        }
-        return verbIs("data") || verbIs("bdat") || verbIs("starttls")
     }
 
     // MARK: DATA

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SMTPCore
 import SMTPPluginAPI
 
 /// The trace header we put on every message (RFC 5321 §4.4), in qpsmtpd's layout:

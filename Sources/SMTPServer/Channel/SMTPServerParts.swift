@@ -32,22 +32,12 @@ public enum SMTPTimeout: Sendable {
 
 /// What the session hands the codec: a reply, and how the bytes after it must be read.
 public struct SMTPOutboundPart: Sendable {
-    public enum Then: Sendable {
-        case `continue`
-        /// The reply was 354: message bytes follow.
-        case readMessage
-        /// A command that paused framing (DATA, BDAT, STARTTLS) was refused: commands follow.
-        case readCommands
-        /// Close the connection once the reply is written.
-        case close
-        /// The reply was STARTTLS's 220: drop buffered plaintext and start the TLS handshake.
-        case startTLS
-    }
-
     public var reply: SMTPReply
-    public var then: Then
+    /// Set when the reading mode changes or must be confirmed (the framer stopped after DATA,
+    /// BDAT, STARTTLS, AUTH or a SASL answer); nil: read on as before.
+    public var then: ReadingMode?
 
-    public init(_ reply: SMTPReply, then: Then = .continue) {
+    public init(_ reply: SMTPReply, then: ReadingMode? = nil) {
         self.reply = reply
         self.then = then
     }

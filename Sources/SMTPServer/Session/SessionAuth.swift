@@ -7,68 +7,19 @@ import NIOCore
 import SMTPCore
 import SMTPPluginAPI
 
-/// STARTTLS (RFC 3207) and AUTH (RFC 4954), the commands that change who the session trusts.
+/// AUTH (RFC 4954): the exchange, the checks by plugins, and the limits on failures.
 extension SMTPSession {
-    /// STARTTLS needs a certificate, AUTH an auth plugin; without them the verbs are unknown.
-    func isOffered(_ verb: SMTPVerb) -> Bool {
-        switch verb {
-        case .starttls: return environment.tls != nil
-        case .auth: return !authMechanisms.isEmpty
-        default: return true
-        }
-    }
-
     /// Mechanisms some plugin can check: a generic `auth` hook covers all of them (qpsmtpd).
-    var authMechanisms: [AuthMechanism] {
+    static func authMechanisms(_ hooks: HookRunner) -> [AuthMechanism] {
         if hooks.has(.auth) { return AuthMechanism.allCases }
         return AuthMechanism.allCases.filter { hooks.has($0.hookPoint) }
     }
 
-    /// With `tls_before_auth`, AUTH is not even mentioned before TLS, whatever the plugin order.
-    var authAdvertised: Bool {
-        !authMechanisms.isEmpty && (!settings.tlsBeforeAuth || connection.isTLS)
-    }
-
-    func startTLS(_ argument: String) async {
-        guard argument.isEmpty else {
-            respond(Response(501, .invalidArguments, "Syntax error (no parameters allowed)"), then: .readCommands)
-            return
-        }
-        guard !connection.isTLS else {
-            respond(Response(503, .invalidCommand, "TLS already active"), then: .readCommands)
-            return
-        }
-        respond(Response(220, .ok, "Ready to start TLS"), then: .startTLS)
-        // RFC 3207 §4.2: nothing learnt from the client before TLS survives it. qpsmtpd keeps AUTH
-        // and relay state here; we go back to what the connection itself earned at connect.
-        await resetTransaction()
-        connection.forgetGreeting()
-        connection.authUser = nil
-        connection.authMechanism = nil
-        connection.isRelayClient = relayAfterConnect
-    }
+    var authMechanisms: [AuthMechanism] { Self.authMechanisms(hooks) }
 
     func authenticate<Inbound: AsyncIteratorProtocol>(_ argument: String, inbound: inout Inbound) async throws where Inbound.Element == SMTPInboundPart {
-        guard let hello = connection.hello else {
-            respond(Response(503, .invalidCommand, "please say hello first ..."))
-            return
-        }
-        guard hello == .ehlo else {
-            respond(Response(503, .invalidCommand, "AUTH not defined for HELO"))
-            return
-        }
-        guard connection.authUser == nil else {
-            respond(Response(503, .invalidCommand, "but you already said AUTH ..."))
-            return
-        }
-        guard transaction?.sender == nil else {
-            respond(Response(503, .invalidCommand, "AUTH is not allowed during a mail transaction"))
-            return
-        }
-        guard !settings.tlsBeforeAuth || connection.isTLS else {
-            respond(Response(530, .securityOther, "Must issue a STARTTLS command first"))
-            return
-        }
+        // The machine checked the sequence (EHLO, not yet authenticated, no transaction, TLS first
+        // when required); the limits on failures are ours.
         // Every failed attempt got its 535; the attempt after the last one allowed is refused.
         if authFailures >= settings.authMaxFailures {
             respond(Response(421, EnhancedStatusCode(4, 7, 0), "Too many failed authentications, closing connection", disconnect: true))
@@ -83,10 +34,10 @@ extension SMTPSession {
             respond(Response(504, .invalidArguments, "Unrecognized authentication type"))
             return
         }
-        var reader = AuthResponseReader(inbound: inbound, session: self)
+        var reader = SASLResponseReader(inbound: inbound, session: self)
         let attempt = try await credentials(mechanism, initial: words.count > 1 ? words[1] : nil, reader: &reader)
         inbound = reader.inbound
-        guard let attempt else { return }
+        guard let attempt else { return }  // the exchange ended with a reply already queued
 
         // Admitted attempts count against the shared limits while they are checked, however slow the check.
         let ticket: AuthFailureTracker.Ticket
@@ -94,11 +45,13 @@ extension SMTPSession {
         case .success(let admitted):
             ticket = admitted
         case .failure(.address):
+            finishExchange(authenticated: false)
             respond(tooManyFromAddress())
             return
         case .failure(.account):
             // Temporary, and given whatever the password: the right one must not be told apart.
             logger.notice("AUTH \(attempt.mechanism.rawValue) refused for \(attempt.user): too many recent failures for this account")
+            finishExchange(authenticated: false)
             respond(Response(454, EnhancedStatusCode(4, 7, 0), "Too many failed authentications for this account, try again later"))
             return
         }
@@ -106,6 +59,17 @@ extension SMTPSession {
         if case .declined = outcome { outcome = await hooks.run(.auth, call(.auth(attempt))) }
         let failed = await answer(outcome, for: attempt)
         environment.authFailures.finish(ticket, failed: failed)
+    }
+
+    /// Ends the exchange without credentials, with this reply.
+    func endExchange(_ response: Response) {
+        finishExchange(authenticated: false)
+        respond(response)
+    }
+
+    /// Tells the machine the exchange ended; call before queuing the final reply.
+    func finishExchange(authenticated: Bool) {
+        if machine.state == .saslExchange || authenticated { machine.apply(.saslFinished(authenticated: authenticated)) }
     }
 
     private func tooManyFromAddress() -> Response {
@@ -116,6 +80,7 @@ extension SMTPSession {
     private func answer(_ outcome: HookOutcome, for attempt: AuthAttempt) async -> Bool {
         switch outcome {
         case .answered(.ok, _):
+            finishExchange(authenticated: true)
             connection.authUser = attempt.user
             connection.authMechanism = attempt.mechanism.rawValue
             connection.isRelayClient = true
@@ -124,12 +89,15 @@ extension SMTPSession {
             respond(Response(235, EnhancedStatusCode(2, 7, 0), "Authentication successful"))
             return false
         case .answered(.done(let reply), _):
+            finishExchange(authenticated: false)
             respond(Response(reply: reply))
             return reply.code >= 500
         case .answered(.denySoft(let m), _), .answered(.denySoftDisconnect(let m), _):
+            finishExchange(authenticated: false)
             respond(Response(454, EnhancedStatusCode(4, 7, 0), m ?? "Temporary authentication failure"))
             return false
         case .failed:
+            finishExchange(authenticated: false)
             respond(Response(454, EnhancedStatusCode(4, 7, 0), "Temporary authentication failure"))
             return false
         default:
@@ -140,24 +108,25 @@ extension SMTPSession {
             // a user with a typo must read "authentication failed", not a ban.
             let delay = settings.authFailureDelay * (1 << min(authFailures - 1, 4))
             if delay > .zero { try? await Task.sleep(for: delay) }
+            finishExchange(authenticated: false)
             respond(Response(535, EnhancedStatusCode(5, 7, 8), "Authentication credentials invalid"))
             return true
         }
     }
 
     /// Runs the mechanism's exchange. Nil when it ended without credentials (the reply is queued).
-    private func credentials<Inbound>(_ mechanism: AuthMechanism, initial: String?, reader: inout AuthResponseReader<Inbound>) async throws -> AuthAttempt? {
+    private func credentials<Inbound>(_ mechanism: AuthMechanism, initial: String?, reader: inout SASLResponseReader<Inbound>) async throws -> AuthAttempt? {
         switch mechanism {
         case .plain:
             guard let response = try await reader.response(initial: initial, prompt: "") else { return nil }
             // authzid NUL authcid NUL passwd (RFC 4616)
             let parts = response.split(separator: 0, maxSplits: 2, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
             guard parts.count == 3, !parts[1].isEmpty else {
-                respond(Response(501, .syntaxError, "Malformed PLAIN response"))
+                endExchange(Response(501, .syntaxError, "Malformed PLAIN response"))
                 return nil
             }
             guard parts[0].isEmpty || parts[0] == parts[1] else {
-                respond(Response(535, EnhancedStatusCode(5, 7, 8), "Authentication invalid for \(parts[1])"))
+                endExchange(Response(535, EnhancedStatusCode(5, 7, 8), "Authentication invalid for \(parts[1])"))
                 return nil
             }
             return AuthAttempt(mechanism: .plain, user: parts[1], password: parts[2])
@@ -169,68 +138,17 @@ extension SMTPSession {
             // RFC 2195: a unique challenge in msg-id form; random part and time, as qpsmtpd does.
             let challenge = "<\(String(UInt32.random(in: 0...UInt32.max), radix: 16)).\(String(time(nil), radix: 16))@\(settings.hostName)>"
             guard initial == nil else {
-                respond(Response(501, .syntaxError, "CRAM-MD5 takes no initial response"))
+                endExchange(Response(501, .syntaxError, "CRAM-MD5 takes no initial response"))
                 return nil
             }
             guard let response = try await reader.response(initial: nil, prompt: Data(challenge.utf8).base64EncodedString()) else { return nil }
             // "user SP digest", the digest being 32 lowercase hex digits (RFC 2195)
             let text = String(decoding: response, as: UTF8.self)
             guard let space = text.lastIndex(of: " "), text.distance(from: text.index(after: space), to: text.endIndex) == 32 else {
-                respond(Response(501, .syntaxError, "Malformed CRAM-MD5 response"))
+                endExchange(Response(501, .syntaxError, "Malformed CRAM-MD5 response"))
                 return nil
             }
             return AuthAttempt(mechanism: .cramMD5, user: String(text[..<space]), digest: text[text.index(after: space)...].lowercased(), challenge: challenge)
         }
-    }
-}
-
-/// Reads the client's answers to `334` prompts. Every way out ends with a reply: qpsmtpd stays
-/// silent on an empty PLAIN password or a `*` cancel, which stalls the client.
-struct AuthResponseReader<Inbound: AsyncIteratorProtocol> where Inbound.Element == SMTPInboundPart {
-    var inbound: Inbound
-    let session: SMTPSession
-
-    /// The decoded response; nil after answering a cancel, bad base64 or a lost connection.
-    mutating func response(initial: String?, prompt: String) async throws -> [UInt8]? {
-        let line: String
-        if let initial {
-            // RFC 4954 §4: "=" stands for an empty initial response.
-            line = initial == "=" ? "" : initial
-        } else {
-            session.respond(Response(reply: SMTPReply(code: 334, lines: [prompt])))
-            try await session.flush()
-            guard let next = try await nextLine() else { return nil }
-            line = next
-        }
-        if line == "*" {
-            session.respond(Response(501, EnhancedStatusCode(5, 7, 0), "Authentication cancelled"))
-            return nil
-        }
-        guard let decoded = Data(base64Encoded: line) else {
-            session.respond(Response(501, EnhancedStatusCode(5, 5, 2), "Invalid base64 data"))
-            return nil
-        }
-        return Array(decoded)
-    }
-
-    private mutating func nextLine() async throws -> String? {
-        while let part = try await inbound.next() {
-            switch part {
-            case .command(let buffer):
-                return String(buffer: buffer)
-            case .commandLineTooLong:
-                session.respond(Response(500, .syntaxError, "Authentication response too long"))
-                return nil
-            case .timedOut(let what):
-                session.respond(session.timedOut(what))
-                return nil
-            case .shutdownRequested:
-                session.respond(Response(421, .connectionTimedOut, "\(session.settings.hostName) closing connection", disconnect: true))
-                return nil
-            default:
-                continue
-            }
-        }
-        return nil
     }
 }

@@ -419,3 +419,31 @@ struct FramerDecoder: ByteToMessageDecoder {
     ]
     try ByteToMessageDecoderVerifier.verifyDecoder(stringInputOutputPairs: pairs) { FramerDecoder() }
 }
+
+@Test func framerReadsASASLAnswerAsAPlainLineEvenWhenItSaysDATA() {
+    // AUTH LOGIN → 334; the client's base64 answer happens to be the text "DATA".
+    var framer = SMTPFramer()
+    framer.append(ByteBuffer(string: "AUTH LOGIN\r\nDATA\r\nc2VjcmV0\r\nNOOP\r\n"))
+    #expect(framer.next() == .commandLine(ByteBuffer(string: "AUTH LOGIN")))
+    #expect(framer.mode == .awaitingDecision)
+    framer.expectSASLResponse()
+    #expect(framer.next() == .commandLine(ByteBuffer(string: "DATA")))
+    // Not message mode, and not framing on: the session's next reply decides.
+    #expect(framer.mode == .awaitingDecision)
+    #expect(framer.next() == nil)
+    framer.expectSASLResponse()
+    #expect(framer.next() == .commandLine(ByteBuffer(string: "c2VjcmV0")))
+    framer.resumeCommands()
+    #expect(framer.next() == .commandLine(ByteBuffer(string: "NOOP")))
+}
+
+@Test func framerStopsAfterAnOverlongSASLAnswer() {
+    var framer = SMTPFramer(maxCommandLineLength: 512)
+    framer.append(ByteBuffer(string: "AUTH PLAIN\r\n" + String(repeating: "A", count: 600) + "\r\nNOOP\r\n"))
+    _ = framer.next()
+    framer.expectSASLResponse()
+    #expect(framer.next() == .commandLineTooLong)
+    #expect(framer.mode == .awaitingDecision)
+    framer.resumeCommands()
+    #expect(framer.next() == .commandLine(ByteBuffer(string: "NOOP")))
+}

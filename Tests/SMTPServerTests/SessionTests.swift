@@ -202,3 +202,31 @@ extension ScriptedSMTPClient {
         return try await expect(code)
     }
 }
+
+@Suite("SASL exchange", .timeLimit(.minutes(1))) struct SASLExchangeTests {
+    /// A base64 answer that reads "DATA" (or BDAT, STARTTLS) is a SASL answer, not a command: the
+    /// session once froze here, its framer waiting for a decision nobody made.
+    @Test(arguments: ["DATA", "BDAT", "STARTTLS", "AUTH"])
+    func aSASLAnswerThatLooksLikeAVerbIsJustAnAnswer(_ answer: String) async throws {
+        try await withServer(["me": ["mx.test.example"], "plugins": ["auth/authdeny"], "auth_failure_delay": ["0"]]) { server in
+            let client = try await server.connect()
+            try await client.expect(220)
+            try await client.command("EHLO c")
+            #expect(try await client.command("AUTH LOGIN").code == 334)
+            #expect(try await client.command(answer).code == 334)
+            #expect(try await client.command("c2VjcmV0").code == 535)
+            #expect(try await client.command("NOOP").code == 250)
+        }
+    }
+
+    @Test func pipelinedCommandsAfterAnAUTHWithInitialResponseAreRead() async throws {
+        try await withServer(["me": ["mx.test.example"], "plugins": ["auth/authdeny"], "auth_failure_delay": ["0"]]) { server in
+            let client = try await server.connect()
+            try await client.expect(220)
+            try await client.command("EHLO c")
+            try await client.send("AUTH PLAIN AHVzZXIAcGFzcw==\r\nNOOP\r\n")
+            #expect(try await client.reply().code == 535)
+            #expect(try await client.reply().code == 250)
+        }
+    }
+}

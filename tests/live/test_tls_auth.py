@@ -203,6 +203,18 @@ def test_auth_every_path_answers(start_daemon, pki):
     expect(c.cmd("AUTH PLAIN x"), 503)
 
 
+@pytest.mark.parametrize("answer", ["DATA", "STARTTLS"])
+def test_sasl_answer_that_reads_like_a_verb(start_daemon, pki, answer):
+    # Base64 "DATA" is a valid SASL answer; it once froze the session until the idle timeout.
+    d = start_daemon(tls_config(pki))
+    c = d.client()
+    expect(c.cmd("EHLO client.example"), 250)
+    expect(c.cmd("AUTH LOGIN"), 334)
+    expect(c.cmd(answer, timeout=5), 334)
+    expect(c.cmd(base64.b64encode(b"wrong").decode(), timeout=5), 535, "5.7.8")
+    expect(c.cmd("NOOP", timeout=5), 250)
+
+
 def test_password_guessing_is_throttled(start_daemon, pki):
     d = start_daemon(tls_config(pki, auth_failure_delay="0.2", auth_max_failures="3", auth_max_failures_per_ip="5"))
     wrong = base64.b64encode(f"\0{USER}\0wrong".encode()).decode()

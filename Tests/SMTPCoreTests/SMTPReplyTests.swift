@@ -39,8 +39,11 @@ let pluginTextVectors: [PluginTextVector] = [
     .init(code: 550, defaultEnhanced: .syntaxError, text: "5.7.1 Relaying denied", enhanced: .deliveryNotAuthorized, lines: ["Relaying denied"]),
     .init(code: 550, defaultEnhanced: nil, text: "5.7.1 Relaying denied", enhanced: .deliveryNotAuthorized, lines: ["Relaying denied"]),
     // A 5.x.x prefix on a 4xx reply is just text: the plugin's code does not match the reply's class.
-    .init(code: 450, defaultEnhanced: .systemNotAccepting, text: "5.7.1 Relaying denied", enhanced: .systemNotAccepting, lines: ["5.7.1 Relaying denied"]),
-    .init(code: 450, defaultEnhanced: nil, text: "5.7.1 Relaying denied", enhanced: nil, lines: ["5.7.1 Relaying denied"]),
+    // A plugin's own code in the wrong class: its subject and detail, the reply's class, never
+    // a 4xx carrying 5.x.x (this once went out as "450 4.3.2 5.7.1 Relaying denied").
+    .init(code: 450, defaultEnhanced: .systemNotAccepting, text: "5.7.1 Relaying denied", enhanced: EnhancedStatusCode(4, 7, 1), lines: ["Relaying denied"]),
+    .init(code: 450, defaultEnhanced: nil, text: "5.7.1 Relaying denied", enhanced: EnhancedStatusCode(4, 7, 1), lines: ["Relaying denied"]),
+    .init(code: 550, defaultEnhanced: nil, text: "4.2.2 Mailbox full", enhanced: EnhancedStatusCode(5, 2, 2), lines: ["Mailbox full"]),
     .init(code: 550, defaultEnhanced: .securityOther, text: "No such user", enhanced: .securityOther, lines: ["No such user"]),
     .init(code: 550, defaultEnhanced: nil, text: "No such user", enhanced: nil, lines: ["No such user"]),
     .init(code: 250, defaultEnhanced: .ok, text: "2.1.5 fine", enhanced: .destinationOK, lines: ["fine"]),

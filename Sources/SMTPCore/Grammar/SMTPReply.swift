@@ -22,12 +22,12 @@ public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
 
     /// Builds a reply from text that may carry its own leading `X.Y.Z` (a plugin's message),
     /// falling back to `defaultEnhanced` when it does not. Embedded newlines become separate lines.
+    /// The code's class always follows the reply: a plugin's `.denySoft("5.7.1 …")` goes out as
+    /// `450 4.7.1 …`, never as a 4xx carrying a 5.x.x code (RFC 3463 §2).
     public init(code: Int, defaultEnhanced: EnhancedStatusCode?, text: String) {
         var lines = SMTPReply.splitLines(text)
         var enhanced = defaultEnhanced
-        if let first = lines.first, let (own, rest) = EnhancedStatusCode.split(leadingCodeOf: Substring(first)),
-            own.statusClass == code / 100
-        {
+        if let first = lines.first, let (own, rest) = EnhancedStatusCode.split(leadingCodeOf: Substring(first)) {
             enhanced = own
             lines[0] = String(rest)
         }

@@ -15,5 +15,9 @@ struct CheckConfigCommand: AsyncParsableCommand {
         for error in setup.errors { printError("error: \(error)") }
         guard setup.errors.isEmpty else { throw ExitCode(1) }
         print("config OK: \(setup.config.entries("plugins").count) plugin line(s), me=\(setup.environment.settings.hostName)")
+        // The hooks each plugin registered as configured: derived from the load, never restated.
+        for (plugin, hooks) in setup.environment.hooks.registry.hooksByPlugin {
+            print("  \(plugin): \(hooks.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 }

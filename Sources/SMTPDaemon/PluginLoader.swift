@@ -54,10 +54,17 @@ public struct PluginLoader: Sendable {
         guard let type = registry.type(named: baseName) else {
             throw ConfigError(file: line.file, line: line.lineNumber, message: "unknown plugin '\(baseName)' (run 'qpsmtpd plugins' for the list)")
         }
+        let arguments = PluginArguments(Array(words.dropFirst()))
+        // timeout, reject, reject_type and loglevel mean the same for every plugin: read once here.
+        let policy = PluginPolicy(arguments)
         var pluginLogger = logger
         pluginLogger[metadataKey: "plugin"] = "\(instanceName)"
+        if let setting = policy.logLevel {
+            let level = setting.level(from: QpsmtpdLogLevel.qpsmtpdLevel(logger.logLevel))
+            pluginLogger.logLevel = QpsmtpdLogLevel.swiftLogLevel(level)
+        }
         let context = PluginContext(
-            instanceName: instanceName, arguments: PluginArguments(Array(words.dropFirst())),
+            instanceName: instanceName, arguments: arguments,
             config: config, logger: pluginLogger, services: services)
         let plugin: any SMTPPlugin
         do {
@@ -65,7 +72,7 @@ public struct PluginLoader: Sendable {
         } catch {
             throw ConfigError(file: line.file, line: line.lineNumber, message: "plugin '\(instanceName)': \(error)")
         }
-        hooks.currentPlugin = instanceName
+        hooks.registrant = HookRegistry.Registrant(name: instanceName, logger: pluginLogger, policy: policy)
         plugin.register(into: &hooks)
     }
 }

@@ -38,7 +38,7 @@ public final class TestServer: Sendable {
         let services = PluginServices(blocking: ThreadPoolBlockingRunner(), hostName: settings.hostName)
         let (hooks, errors) = PluginLoader(registry: registry, config: config, services: services, logger: logger).load()
         if let first = errors.first { throw first }
-        let environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger)
+        let environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger, services: services)
         let limiter = ConnectionLimiter(maxConnections: maxConnections, maxPerIP: maxPerIP)
         let (bound, continuation) = AsyncStream.makeStream(of: Int.self)
         let listener = SMTPListener(host: "127.0.0.1", port: 0, limiter: limiter, environment: { environment }) { address in

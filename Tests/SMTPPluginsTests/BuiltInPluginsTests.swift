@@ -19,24 +19,36 @@ import Testing
         return points
     }
 
-    @Test func registeredHooksMatchRegistration() throws {
+    @Test func hooksAreWhatRegistrationRegisters() throws {
         let maildir = try TemporaryDirectory()
         try maildir.write("cert.pem", "x")
         try maildir.write("key.pem", "x")
-        // Arguments that make each plugin register everything it can.
-        let fullArguments: [String: [String]] = [
-            "relay": ["only", "1"],
-            "queue/maildir": [maildir.path + "/Maildir"],
-            "count_unrecognized_commands": ["5"],
-            "logging/warn": ["6"],
-            // The tls plugin only checks that the files can be read.
-            "tls": [maildir.path + "/cert.pem", maildir.path + "/key.pem"],
-            "auth/auth_checkpassword": ["checkpw", "/bin/false", "true", "/bin/true"],
-            "auth/auth_imap": ["127.0.0.1"],
+        // Arguments that make each plugin register everything it can, and what that is.
+        let cases: [String: ([String], Set<HookPoint>)] = [
+            "relay": (["only", "1"], [.connect, .rcpt]),
+            "rcpt_ok": ([], [.rcpt]),
+            "queue/maildir": ([maildir.path + "/Maildir"], [.queue]),
+            "queue/discard": ([], [.queue]),
+            "count_unrecognized_commands": (["5"], [.unrecognizedCommand]),
+            "dont_require_anglebrackets": ([], [.mailPre, .rcptPre]),
+            "logging/warn": (["6"], [.logging]),
+            // The tls plugin only checks that the files can be read; it provides TLS, no hook.
+            "tls": ([maildir.path + "/cert.pem", maildir.path + "/key.pem"], []),
+            "auth/auth_flat_file": ([], [.authPlain, .authLogin, .authCramMD5]),
+            "auth/auth_checkpassword": (["checkpw", "/bin/false", "true", "/bin/true"], [.authPlain, .authLogin]),
+            "auth/auth_imap": (["127.0.0.1"], [.authPlain, .authLogin]),
+            "auth/authdeny": ([], [.auth]),
         ]
+        #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {
-            let plugin = try type.init(context: Fixture.context(name, fullArguments[name] ?? []))
-            #expect(registered(plugin) == Set(type.registeredHooks), "\(name)")
+            guard let (arguments, expected) = cases[name] else { continue }
+            let plugin = try type.init(context: Fixture.context(name, arguments))
+            #expect(registered(plugin) == expected, "\(name)")
+            // The registry records the same, per plugin, for check-config.
+            var registry = HookRegistry()
+            registry.registrant.name = name
+            plugin.register(into: &registry)
+            #expect(Set(registry.hooksByPlugin.flatMap(\.hooks)) == expected, "\(name)")
         }
         // Fewer arguments may register fewer hooks, never others.
         let plainRelay = try Relay(context: Fixture.context("relay"))

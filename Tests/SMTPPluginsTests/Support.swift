@@ -44,7 +44,15 @@ enum Fixture {
     ) async throws -> HookResult {
         let entries = registry.entries(for: point)
         try #require(!entries.isEmpty, "nothing registered at \(point)")
-        return try await entries[0].handler(HookCall(connection: connection, transaction: transaction, payload: payload))
+        let entry = entries[0]
+        let call = HookCall(connection: connection, transaction: transaction, payload: payload)
+        let context = HookContext(
+            connection: connection, transaction: transaction, hook: point, plugin: entry.plugin,
+            deadline: .now + .seconds(5), services: PluginServices(hostName: "mx.test.example"), policy: entry.policy, logger: entry.logger)
+        switch entry.handler {
+        case .sync(let body): return try body(call, context)
+        case .async(let body): return try await body(call, context)
+        }
     }
 
     /// A message as the session would hold it: header parsed, body spooled with its offset set.

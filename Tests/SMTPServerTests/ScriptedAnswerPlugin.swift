@@ -1,11 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SMTPCore
 import SMTPDaemon
 import SMTPPluginAPI
 
 /// `test/answer HOOK RESULT [message...]`: answers RESULT (ok, deny, denysoft, deny_disconnect,
-/// denysoft_disconnect, declined, throw, hang) at HOOK. Lets a test force any result at any hook.
+/// denysoft_disconnect, declined, throw, hang, block) at HOOK. Lets a test force any result at any hook.
 struct ScriptedAnswerPlugin: SMTPPlugin {
-    static let registeredHooks: [HookPoint] = HookPoint.allCases
     struct Failure: Error {}
 
     let hook: HookPoint
@@ -22,7 +24,7 @@ struct ScriptedAnswerPlugin: SMTPPlugin {
 
     func register(into hooks: inout HookRegistry) {
         let answer = self.answer, message = self.message
-        hooks.register(hook) { _ in
+        hooks.register(hook, .async { _, _ in
             switch answer {
             case "ok": return .ok(message)
             case "deny": return .deny(message)
@@ -33,9 +35,13 @@ struct ScriptedAnswerPlugin: SMTPPlugin {
             case "hang":
                 try await Task.sleep(for: .seconds(3600))
                 return .declined
+            case "block":
+                // Blocks its thread, ignoring time and cancellation (a plugin calling a slow C library).
+                sleep(30)
+                return .declined
             default: return .declined
             }
-        }
+        })
     }
 }
 

@@ -5,8 +5,6 @@ import SMTPPluginAPI
 /// so the core offers every mechanism, and it never accepts anyone: each attempt is logged and
 /// DECLINED, which ends in `535 ... authentication failed` unless another plugin said OK first.
 public struct AuthDeny: SMTPPlugin {
-    public static let registeredHooks: [HookPoint] = [.auth]
-
     private let logger: Logger
 
     public init(context: PluginContext) throws {

@@ -10,8 +10,6 @@ import SMTPPluginAPI
 /// password is DENY `auth_flat_file - wrong password`. The file is read through the config
 /// store at each attempt, so a reload (SIGHUP) picks up changes.
 public struct AuthFlatFile: SMTPPlugin {
-    public static let registeredHooks: [HookPoint] = [.authPlain, .authLogin, .authCramMD5]
-
     static let label = "auth_flat_file"
     private let config: any ConfigStore
     private let logger: Logger

@@ -8,8 +8,6 @@ import SMTPPluginAPI
 /// `logging/warn [loglevel]`: writes log records at or below its level (default 4, LOGWARN) to
 /// stderr as `<time> <pid> [<connection>] (<hook>) <plugin>: <message>` (`LogLine`).
 public struct WarnLogger: SMTPPlugin {
-    public static let registeredHooks: [HookPoint] = [.logging]
-
     private static let levelNames = ["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]
 
     let level: Int

@@ -3,8 +3,6 @@ import SMTPPluginAPI
 
 /// `count_unrecognized_commands N`: closes the connection at the Nth unrecognized command (default 4).
 public struct CountUnrecognizedCommands: SMTPPlugin {
-    public static let registeredHooks: [HookPoint] = [.unrecognizedCommand]
-
     private let limit: Int
     private let logger: Logger
 
@@ -21,7 +19,8 @@ public struct CountUnrecognizedCommands: SMTPPlugin {
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onUnrecognizedCommand { connection, verb, _ in
+        hooks.onUnrecognizedCommand { context, verb, _ in
+            let connection = context.connection
             let count = (connection[note: .unrecognizedCommandCount] ?? 0) + 1
             connection[note: .unrecognizedCommandCount] = count
             logger.info("Unrecognized command '\(verb)'")

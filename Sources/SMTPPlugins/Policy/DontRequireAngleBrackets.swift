@@ -4,8 +4,6 @@ import SMTPPluginAPI
 /// `dont_require_anglebrackets`: accepts `MAIL FROM:user@host` and `RCPT TO:user@host` from broken
 /// clients by adding the brackets before the path is parsed; costs the client 2 karma.
 public struct DontRequireAngleBrackets: SMTPPlugin {
-    public static let registeredHooks: [HookPoint] = [.mailPre, .rcptPre]
-
     private let logger: Logger
 
     public init(context: PluginContext) throws {
@@ -13,14 +11,14 @@ public struct DontRequireAngleBrackets: SMTPPlugin {
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onMailPre { connection, _, path, _ in bracket(path, in: "MAIL", connection) }
-        hooks.onRcptPre { connection, _, path, _ in bracket(path, in: "RCPT", connection) }
+        hooks.onMailPre { context, _, path, _ in bracket(path, in: "MAIL", context) }
+        hooks.onRcptPre { context, _, path, _ in bracket(path, in: "RCPT", context) }
     }
 
-    private func bracket(_ path: String, in command: String, _ connection: Connection) -> HookResult {
+    private func bracket(_ path: String, in command: String, _ context: HookContext) -> HookResult {
         if path.hasPrefix("<") { return .declined }
         logger.info("added \(command) angle brackets")
-        connection[note: .karma] = (connection[note: .karma] ?? 0) - 2
+        context.adjustKarma(by: -2)
         return .ok("<" + path + ">")
     }
 }

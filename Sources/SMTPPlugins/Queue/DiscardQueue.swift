@@ -9,8 +9,6 @@ import SMTPPluginAPI
 /// next to Postfix's `smtp-sink`. Never list it in a production `config/plugins`; at start-up it
 /// logs a warning saying so.
 public struct DiscardQueue: SMTPPlugin {
-    public static let registeredHooks: [HookPoint] = [.queue]
-
     public init(context: PluginContext) throws {
         if let extra = context.arguments.positional(0) {
             throw PluginArgumentError("queue/discard takes no arguments, not '\(extra)'")

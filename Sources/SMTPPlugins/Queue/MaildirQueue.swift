@@ -13,8 +13,6 @@ import Synchronization
 /// recipient goes to `dir/<pattern>`. Each copy is written to `tmp/`, synced, and linked into
 /// `new/`, whose directory is synced too, before we answer 250.
 public struct MaildirQueue: SMTPPlugin {
-    public static let registeredHooks: [HookPoint] = [.queue]
-
     private let directory: String
     private let subdirPattern: String?
     private let directoryMode: mode_t

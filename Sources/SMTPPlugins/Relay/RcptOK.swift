@@ -6,8 +6,6 @@ import SMTPPluginAPI
 /// whitelisted hosts or senders may send anywhere; everyone else only to our own domains
 /// (`me`, `rcpthosts`, `morercpthosts`). Never declines, so it belongs last among rcpt plugins.
 public struct RcptOK: SMTPPlugin {
-    public static let registeredHooks: [HookPoint] = [.rcpt]
-
     private let logger: Logger
     /// Lowercased exact host names.
     private let hosts: Set<String>
@@ -30,10 +28,9 @@ public struct RcptOK: SMTPPlugin {
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onRcpt { connection, transaction, recipient, _ in
-            if connection.isRelayClient || connection[note: .whitelistHost] == true || transaction[note: .whitelistSender] == true {
-                return .ok()
-            }
+        hooks.onRcpt { context, _, recipient, _ in
+            // Relay clients and whitelisted hosts or senders may send anywhere.
+            if context.isImmune { return .ok() }
             return accepts(recipient) ? .ok() : .deny("5.7.1 Relaying denied")
         }
     }

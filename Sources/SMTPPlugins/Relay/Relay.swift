@@ -11,8 +11,6 @@ import SMTPPluginAPI
 /// `RELAYCLIENT` environment variable, `relayclients` and `morerelayclients` (in that order of
 /// precedence). With `only 1` it also answers every recipient: OK for relay clients, DENY otherwise.
 public struct Relay: SMTPPlugin {
-    public static let registeredHooks: [HookPoint] = [.connect, .rcpt]
-
     private let name: String
     private let logger: Logger
     private let relayClients: IPMatcher
@@ -47,13 +45,14 @@ public struct Relay: SMTPPlugin {
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onConnect { connection in
+        hooks.onConnect { context in
+            let connection = context.connection
             connection.isRelayClient = isRelayClient(connection.remoteIP)
             return .declined
         }
         if only {
-            hooks.onRcpt { connection, _, _, _ in
-                connection.isRelayClient ? .ok() : .deny("relaying denied")
+            hooks.onRcpt { context, _, _, _ in
+                context.connection.isRelayClient ? .ok() : .deny("relaying denied")
             }
         }
     }

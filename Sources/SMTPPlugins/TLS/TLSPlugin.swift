@@ -13,8 +13,6 @@ import SMTPPluginAPI
 /// Files: `tls_ciphers` (OpenSSL cipher string for TLS ≤ 1.2), `tls_protocols` (qpsmtpd syntax;
 /// only a ban on TLS 1.2 has an effect: 1.0 and 1.1 are never offered).
 struct TLSPlugin: SMTPPlugin {
-    public static let registeredHooks: [HookPoint] = []
-
     let settings: TLSSettings
 
     init(context: PluginContext) throws {

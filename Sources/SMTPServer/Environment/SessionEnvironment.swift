@@ -14,9 +14,11 @@ public struct SessionEnvironment: Sendable {
     /// Shared by all sessions, so guessing passwords across reconnections is noticed.
     public var authFailures: AuthFailureTracker
 
-    public init(settings: SessionSettings, hooks: HookRegistry, logger: Logger, tls: NIOSSLContext? = nil) {
+    public init(settings: SessionSettings, hooks: HookRegistry, logger: Logger, services: PluginServices? = nil, tls: NIOSSLContext? = nil) {
         self.settings = settings
-        self.hooks = HookRunner(registry: hooks, timeout: settings.hookTimeout, logger: logger)
+        self.hooks = HookRunner(
+            registry: hooks, timeout: settings.hookTimeout, logger: logger,
+            services: services ?? PluginServices(hostName: settings.hostName))
         self.logger = logger
         self.tls = tls
         self.authFailures = AuthFailureTracker()

@@ -9,7 +9,7 @@ public enum HookOutcome: Sendable {
     case declined
     /// A plugin answered.
     case answered(HookResult, plugin: String)
-    /// A plugin threw or overran its time; the command gets a 451.
+    /// A plugin threw, overran its time or was cancelled; the command gets a 451.
     case failed(plugin: String, reason: String)
 
     public var result: HookResult? {
@@ -19,17 +19,33 @@ public enum HookOutcome: Sendable {
 }
 
 /// Asks a hook's plugins in order until one answers something other than DECLINED (qpsmtpd's
-/// `run_hooks`). A plugin that throws or does not answer in time cannot take the session down:
-/// it is logged and the command fails with a 451.
+/// `run_hooks`), giving each a `HookContext`.
+///
+/// Synchronous handlers are called inline: no task, no hop off the session's event loop. An
+/// asynchronous handler runs in a task of its own, raced against its deadline, with the
+/// session's cancellation (shutdown past its grace, the client gone) forwarded to it. When the
+/// deadline passes or the session is cancelled, the session goes on at once (451 for that
+/// command) and the plugin's task is cancelled, so the services it awaits (DNS, sockets,
+/// programs) stop. Structured concurrency cannot do the last part: a task group waits for a
+/// child that ignores cancellation, so one plugin stuck in a blocking call would hold the
+/// session and shutdown. That task is abandoned instead and ends on its own. It runs on the
+/// global executor, not on the event loop, so a plugin that blocks a thread stalls no other session.
 public struct HookRunner: Sendable {
     public let registry: HookRegistry
+    /// `plugin_timeout`; a plugin's `timeout` argument overrides it.
     public let timeout: Duration
     public let logger: Logger
+    public let services: PluginServices
 
-    public init(registry: HookRegistry, timeout: Duration, logger: Logger) {
+    /// A plugin that watches its deadline answers by it; one that does not is abandoned this
+    /// much later, so the first gets to say why it gave up.
+    static let abandonGrace: Duration = .milliseconds(500)
+
+    public init(registry: HookRegistry, timeout: Duration, logger: Logger, services: PluginServices = PluginServices(hostName: "localhost")) {
         self.registry = registry
         self.timeout = timeout
         self.logger = logger
+        self.services = services
     }
 
     public func has(_ point: HookPoint) -> Bool { registry.has(point) }
@@ -38,12 +54,24 @@ public struct HookRunner: Sendable {
         let entries = registry.entries(for: point)
         if entries.isEmpty { return .declined }
         for entry in entries {
+            let limit = entry.policy.timeout ?? timeout
+            let context = HookContext(
+                connection: call.connection, transaction: call.transaction, hook: point, plugin: entry.plugin,
+                deadline: .now + limit, services: services, policy: entry.policy, logger: entry.logger)
             let result: HookResult
             do {
-                result = try await Self.withTimeout(timeout) { try await entry.handler(call) }
+                switch entry.handler {
+                case .sync(let body):
+                    result = try body(call, context)
+                case .async(let body):
+                    result = try await Self.race(limit + Self.abandonGrace) { try await body(call, context) }
+                }
             } catch let error as HookTimedOut {
                 logger.error("plugin \(entry.plugin) did not answer hook \(point.rawValue) within \(error.limit)", metadata: ["conn": "\(call.connection.id)"])
                 return .failed(plugin: entry.plugin, reason: "timed out")
+            } catch is CancellationError {
+                logger.notice("plugin \(entry.plugin) at hook \(point.rawValue) cancelled: the session is ending", metadata: ["conn": "\(call.connection.id)"])
+                return .failed(plugin: entry.plugin, reason: "cancelled")
             } catch {
                 logger.error("plugin \(entry.plugin) failed at hook \(point.rawValue): \(error)", metadata: ["conn": "\(call.connection.id)"])
                 return .failed(plugin: entry.plugin, reason: "\(error)")
@@ -52,7 +80,9 @@ public struct HookRunner: Sendable {
                 await notifyObservers(of: result, from: entry.plugin, at: point, call)
             }
             if case .declined = result { continue }
-            logger.debug("\(entry.plugin) answered \(result.name) at \(point.rawValue)\(result.message.map { ": \($0)" } ?? "")", metadata: ["conn": "\(call.connection.id)"])
+            if logger.logLevel <= .debug {
+                logger.debug("\(entry.plugin) answered \(result.name) at \(point.rawValue)\(result.message.map { ": \($0)" } ?? "")", metadata: ["conn": "\(call.connection.id)"])
+            }
             return .answered(result, plugin: entry.plugin)
         }
         return .declined
@@ -69,60 +99,75 @@ public struct HookRunner: Sendable {
 
     struct HookTimedOut: Error { var limit: Duration }
 
-    /// Races the work against a clock. The work runs in its own task so that even a plugin that
-    /// ignores cancellation cannot hold the session past the limit; whichever side loses is cancelled.
-    static func withTimeout<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// Runs `work` in a task of its own and returns its result, or throws `HookTimedOut` after
+    /// `limit`, or `CancellationError` as soon as the calling task is cancelled. In both failure
+    /// cases the work's task is cancelled and left to finish by itself.
+    static func race<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
         let gate = Gate<T>()
-        return try await withCheckedThrowingContinuation { continuation in
-            gate.install(continuation)
-            let worker = Task {
-                let result: Result<T, any Error>
-                do { result = .success(try await work()) } catch { result = .failure(error) }
-                gate.finish(result)
-                gate.cancelTimer()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard gate.install(continuation) else { return }
+                gate.start(
+                    worker: Task {
+                        let result: Result<T, any Error>
+                        do { result = .success(try await work()) } catch { result = .failure(error) }
+                        gate.finish(result)
+                    },
+                    timer: Task {
+                        do { try await Task.sleep(for: limit) } catch { return }
+                        gate.finish(.failure(HookTimedOut(limit: limit)))
+                    })
             }
-            gate.setTimer(Task {
-                do { try await Task.sleep(for: limit) } catch { return }
-                if gate.finish(.failure(HookTimedOut(limit: limit))) { worker.cancel() }
-            })
+        } onCancel: {
+            gate.finish(.failure(CancellationError()))
         }
     }
 
-    /// Resumes a continuation exactly once, whichever side finishes first.
+    /// Resumes the caller exactly once, whichever of work, timer and cancellation comes first,
+    /// and then cancels the other two.
     final class Gate<T: Sendable>: Sendable {
         private struct State {
             var continuation: CheckedContinuation<T, any Error>?
-            var finished = false
+            var finished: Result<T, any Error>?
+            var worker: Task<Void, Never>?
             var timer: Task<Void, Never>?
         }
         private let state = Mutex(State())
 
-        func install(_ continuation: CheckedContinuation<T, any Error>) {
-            state.withLock { $0.continuation = continuation }
-        }
-
-        func setTimer(_ timer: Task<Void, Never>) {
-            let cancelNow = state.withLock { s in
-                s.timer = timer
-                return s.finished
+        /// False when the race was already decided (cancelled before it began): the
+        /// continuation has been resumed and nothing must start.
+        func install(_ continuation: CheckedContinuation<T, any Error>) -> Bool {
+            let early: Result<T, any Error>? = state.withLock { s in
+                if let finished = s.finished { return finished }
+                s.continuation = continuation
+                return nil
             }
-            if cancelNow { timer.cancel() }
+            if let early { continuation.resume(with: early) }
+            return early == nil
         }
 
-        func cancelTimer() {
-            state.withLock { $0.timer }?.cancel()
+        func start(worker: Task<Void, Never>, timer: Task<Void, Never>) {
+            let decided = state.withLock { s in
+                s.worker = worker
+                s.timer = timer
+                return s.finished != nil
+            }
+            if decided {
+                worker.cancel()
+                timer.cancel()
+            }
         }
 
-        @discardableResult
-        func finish(_ result: Result<T, any Error>) -> Bool {
-            let continuation: CheckedContinuation<T, any Error>? = state.withLock { s in
-                if s.finished { return nil }
-                s.finished = true
+        func finish(_ result: Result<T, any Error>) {
+            let (continuation, worker, timer): (CheckedContinuation<T, any Error>?, Task<Void, Never>?, Task<Void, Never>?) = state.withLock { s in
+                if s.finished != nil { return (nil, nil, nil) }
+                s.finished = result
                 defer { s.continuation = nil }
-                return s.continuation
+                return (s.continuation, s.worker, s.timer)
             }
             continuation?.resume(with: result)
-            return continuation != nil
+            worker?.cancel()
+            timer?.cancel()
         }
     }
 }

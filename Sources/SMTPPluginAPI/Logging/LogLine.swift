@@ -49,3 +49,21 @@ public enum LogLine {
         return line
     }
 }
+
+/// A log record handed to `logging` hooks.
+public struct LogRecord: Sendable {
+    public var level: Int  // qpsmtpd's 0 (emerg) ... 7 (debug)
+    public var connectionID: String?
+    public var hook: String?
+    public var plugin: String?
+    public var message: String
+    public var time: LogTime
+    public init(level: Int, connectionID: String?, hook: String?, plugin: String?, message: String, time: LogTime = .now) {
+        self.time = time
+        self.level = level
+        self.connectionID = connectionID
+        self.hook = hook
+        self.plugin = plugin
+        self.message = message
+    }
+}

@@ -23,6 +23,8 @@ extension NoteKey {
     public static var whitelistHost: NoteKey<Bool> { NoteKey<Bool>("whitelisthost") }
     public static var whitelistSender: NoteKey<Bool> { NoteKey<Bool>("whitelistsender") }
     public static var naughty: NoteKey<String> { NoteKey<String>("naughty") }
+    /// How the `naughty` plugin should refuse: a `reject_type` word (`perm`, `temp`, `disconnect`, …).
+    public static var naughtyRejectType: NoteKey<String> { NoteKey<String>("naughty_reject_type") }
     public static var karma: NoteKey<Int> { NoteKey<Int>("karma") }
     public static var unrecognizedCommandCount: NoteKey<Int> { NoteKey<Int>("unrec_cmd_count") }
     public static var authenticationResults: NoteKey<[String]> { NoteKey<[String]>("authentication_results") }

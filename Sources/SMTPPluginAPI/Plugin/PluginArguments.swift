@@ -23,9 +23,13 @@ public struct PluginArguments: Sendable, Hashable {
     public func positional(_ n: Int) -> String? { n < words.count ? words[n] : nil }
 
     /// `reject 0|1|naughty`.
-    public enum Reject: String, Sendable { case no = "0", yes = "1", naughty }
+    public enum Reject: String, Sendable, Hashable { case no = "0", yes = "1", naughty }
 
     public func reject(default fallback: Reject) throws -> Reject {
+        try reject(default: Optional(fallback))!
+    }
+
+    func reject(default fallback: Reject?) throws -> Reject? {
         guard let raw = self["reject"] else { return fallback }
         guard let value = Reject(rawValue: raw.lowercased()) else {
             throw PluginArgumentError("reject must be 0, 1 or naughty, not '\(raw)'")
@@ -34,7 +38,7 @@ public struct PluginArguments: Sendable, Hashable {
     }
 
     /// `reject_type perm|hard|temp|soft|disconnect|temp_disconnect`.
-    public enum RejectType: String, Sendable {
+    public enum RejectType: String, Sendable, Hashable {
         case perm, temp, disconnect, tempDisconnect = "temp_disconnect"
 
         /// The hook result this rejection type gives for `message`.
@@ -49,6 +53,10 @@ public struct PluginArguments: Sendable, Hashable {
     }
 
     public func rejectType(default fallback: RejectType) throws -> RejectType {
+        try rejectType(default: Optional(fallback))!
+    }
+
+    func rejectType(default fallback: RejectType?) throws -> RejectType? {
         guard let raw = self["reject_type"]?.lowercased() else { return fallback }
         switch raw {
         case "perm", "hard": return .perm

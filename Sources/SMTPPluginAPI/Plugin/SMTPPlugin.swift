@@ -1,16 +1,16 @@
 public import Logging
 
-/// A plugin: made once at start-up from its `config/plugins` line, then asked at the hooks it registers.
+/// A plugin: made at (re)load from its `config/plugins` line, then asked at the hooks it
+/// registers. Which hooks those are is whatever `register(into:)` registers; nothing restates it.
 ///
 ///     struct QuitFortune: SMTPPlugin {
 ///         init(context: PluginContext) throws {}
 ///         func register(into hooks: inout HookRegistry) {
-///             hooks.onQuit { conn in .done(SMTPReply(221, .ok, "Bye")) }
+///             hooks.onQuit { _ in .done(SMTPReply(221, .ok, "Bye")) }
 ///         }
 ///     }
 public protocol SMTPPlugin: Sendable {
-    /// The hooks `register(into:)` uses, for `qpsmtpd plugins` and the docs.
-    static var registeredHooks: [HookPoint] { get }
+    /// Reads arguments and config files; throws to stop the (re)load with the file and line.
     init(context: PluginContext) throws
     func register(into hooks: inout HookRegistry)
 }

@@ -1,0 +1,116 @@
+import Logging
+import SMTPCore
+import SMTPDaemon
+import SMTPPluginAPI
+import SMTPServer
+
+/// Calls a plugin's hooks the way a session does — loaded from a `config/plugins` line by the
+/// daemon's loader, called through the engine's hook runner, so `reject`, `reject_type`,
+/// `timeout` and `loglevel` apply — with no session and no sockets:
+///
+///     let badmailfrom = try PluginHarness("badmailfrom", config: ["badmailfrom": ["spam@example.com"]])
+///     #expect(try await badmailfrom.mail(from: "spam@example.com") == .deny("Your envelope sender is in my badmailfrom list"))
+///
+/// Each call runs every plugin the harness loaded at that hook, in order, and returns what the
+/// first one that did not decline answered (`.declined` when none did).
+public final class PluginHarness {
+    public let hooks: HookRunner
+    public let connection: Connection
+    /// The transaction MAIL started, RCPT added to and the message hooks see.
+    public private(set) var transaction: Transaction
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public struct HookFailed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// `lines`: `config/plugins` lines (`"rcpt_ok"`, `"relay only 1"`); `config`: other config
+    /// files; `services`: stubs for what the plugins ask of the engine.
+    public init(
+        _ lines: String..., config: [String: [String]] = [:], plugins registry: PluginRegistry = .builtIn,
+        services: PluginServices = PluginServices(hostName: "mx.test.example"), remoteIP: String = "192.0.2.10",
+        pluginTimeout: Duration = .seconds(5), logLevel: Logger.Level = .critical
+    ) throws {
+        var files = config
+        files["plugins"] = lines
+        var logger = Logger(label: "plugin-harness")
+        logger.logLevel = logLevel
+        let (registry, errors) = PluginLoader(registry: registry, config: InMemoryConfigStore(files), services: services, logger: logger).load()
+        if !errors.isEmpty { throw LoadError(description: errors.map(\.description).joined(separator: "; ")) }
+        hooks = HookRunner(registry: registry, timeout: pluginTimeout, logger: logger, services: services)
+        connection = Connection(id: "harness", remoteIP: remoteIP, remotePort: 40000, localIP: "192.0.2.1", localPort: 25)
+        transaction = Transaction(id: "harness.1")
+    }
+
+    /// Runs `point` with `payload`; a plugin that threw or overran its time is an error here.
+    @discardableResult
+    public func run(_ point: HookPoint, _ payload: HookPayload = .none) async throws -> HookResult {
+        switch await hooks.run(point, HookCall(connection: connection, transaction: transaction, payload: payload)) {
+        case .declined: return .declined
+        case .answered(let result, _): return result
+        case .failed(let plugin, let reason): throw HookFailed(description: "\(plugin) at \(point.rawValue): \(reason)")
+        }
+    }
+
+    @discardableResult
+    public func connect() async throws -> HookResult { try await run(.connect) }
+
+    @discardableResult
+    public func helo(_ host: String) async throws -> HookResult { try await run(.helo, .greeting(host: host, words: [])) }
+
+    @discardableResult
+    public func ehlo(_ host: String) async throws -> HookResult { try await run(.ehlo, .greeting(host: host, words: [])) }
+
+    /// MAIL with `address` (`<>` for the null sender); a new transaction, as MAIL starts one. An
+    /// accepted sender is recorded on the transaction.
+    @discardableResult
+    public func mail(from address: String, parameters: [ESMTPParameter] = []) async throws -> HookResult {
+        transaction = Transaction(id: "harness.\(UInt32.random(in: 0...UInt32.max))")
+        let path = try PathParser.parseReversePath(Self.bracketed(address))
+        let result = try await run(.mail, .sender(path, parameters))
+        if Self.accepts(result) { transaction.sender = path }
+        return result
+    }
+
+    /// RCPT with `address`; an accepted recipient is added to the transaction.
+    @discardableResult
+    public func rcpt(to address: String, parameters: [ESMTPParameter] = []) async throws -> HookResult {
+        let mailbox = try PathParser.parseForwardPath(Self.bracketed(address))
+        let result = try await run(.rcpt, .recipient(mailbox, parameters))
+        if Self.accepts(result) { transaction.addRecipient(mailbox) }
+        return result
+    }
+
+    /// Puts `message` (header, blank line, body; CRLF or LF) on the transaction, as DATA would,
+    /// for the data_post and queue hooks.
+    public func setMessage(_ message: String, spoolDirectory: String = "/tmp") throws {
+        let bytes = Array(message.utf8)
+        let spool = SpooledMessage(spoolDirectory: spoolDirectory, memoryThreshold: 1 << 20)
+        try spool.append(bytes)
+        let parsed = MessageHeader.parse(bytes, isComplete: true)!
+        spool.bodyOffset = parsed.bodyOffset
+        transaction.header = parsed.header
+        transaction.body = spool
+    }
+
+    @discardableResult
+    public func dataPost() async throws -> HookResult { try await run(.dataPost) }
+
+    @discardableResult
+    public func queue() async throws -> HookResult { try await run(.queue) }
+
+    private static func bracketed(_ address: String) -> String {
+        address.hasPrefix("<") ? address : "<\(address)>"
+    }
+
+    private static func accepts(_ result: HookResult) -> Bool {
+        switch result {
+        case .ok, .declined: return true
+        case .done(let reply): return reply.isPositive
+        default: return false
+        }
+    }
+}

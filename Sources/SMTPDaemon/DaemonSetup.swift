@@ -50,7 +50,7 @@ public struct DaemonSetup: Sendable {
             warnings.append("no queue plugin loaded: messages will be refused with 451")
         }
         LogRouter.shared.setPluginLoggers(hooks.loggers.map(\.handler))
-        var environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger, services: services)
+        var environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger, services: services, pluginExecutor: ThreadPoolTaskExecutor(pool))
         if let tls = hooks.tlsSettings {
             do {
                 environment.tls = try TLSContextFactory.make(tls)

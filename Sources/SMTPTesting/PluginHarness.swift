@@ -1,4 +1,5 @@
 import Logging
+import NIOPosix
 import SMTPCore
 import SMTPDaemon
 import SMTPPluginAPI
@@ -40,7 +41,7 @@ public final class PluginHarness {
         logger.logLevel = logLevel
         let (registry, errors) = PluginLoader(registry: registry, config: InMemoryConfigStore(files), services: services, logger: logger).load()
         if !errors.isEmpty { throw LoadError(description: errors.map(\.description).joined(separator: "; ")) }
-        hooks = HookRunner(registry: registry, timeout: pluginTimeout, logger: logger, services: services)
+        hooks = HookRunner(registry: registry, timeout: pluginTimeout, logger: logger, services: services, pluginExecutor: ThreadPoolTaskExecutor(TestThreads.pool))
         connection = Connection(id: "harness", remoteIP: remoteIP, remotePort: 40000, localIP: "192.0.2.1", localPort: 25)
         transaction = Transaction(id: "harness.1")
     }

@@ -4,6 +4,7 @@ import NIOPosix
 import SMTPDaemon
 import SMTPPluginAPI
 import SMTPServer
+import ServiceLifecycle
 
 /// A real listener on 127.0.0.1 with an ephemeral port, configured from in-memory files, for
 /// testing the session and plugins through real sockets:
@@ -16,18 +17,21 @@ public final class TestServer: Sendable {
     public let port: Int
     public let environment: SessionEnvironment
     private let task: Task<Void, any Error>
+    private let group: ServiceGroup
 
-    private init(port: Int, environment: SessionEnvironment, task: Task<Void, any Error>) {
+    private init(port: Int, environment: SessionEnvironment, task: Task<Void, any Error>, group: ServiceGroup) {
         self.port = port
         self.environment = environment
         self.task = task
+        self.group = group
     }
 
     /// Loads `config` (file name → lines) with the given plugins and starts listening.
     /// Plugin loading problems are thrown, not logged, so a test sees them.
     public static func start(
         config files: [String: [String]], plugins registry: PluginRegistry = .builtIn,
-        maxConnections: Int = 0, maxPerIP: Int = 0, logLevel: Logger.Level = .critical
+        maxConnections: Int = 0, maxPerIP: Int = 0, logLevel: Logger.Level = .critical,
+        shutdownGrace: Duration = .seconds(30)
     ) async throws -> TestServer {
         var files = files
         if files["spool_dir"] == nil { files["spool_dir"] = [TemporaryDirectory.make(prefix: "spool")] }
@@ -35,20 +39,32 @@ public final class TestServer: Sendable {
         var logger = Logger(label: "qpsmtpd-test")
         logger.logLevel = logLevel
         let settings = SessionSettings(config: config, defaultHostName: "mx.test.example", defaultSpoolDirectory: files["spool_dir"]![0])
-        let services = PluginServices(blocking: ThreadPoolBlockingRunner(), hostName: settings.hostName)
+        let pool = TestThreads.pool
+        let services = PluginServices(blocking: ThreadPoolBlockingRunner(pool: pool), hostName: settings.hostName)
         let (hooks, errors) = PluginLoader(registry: registry, config: config, services: services, logger: logger).load()
         if let first = errors.first { throw first }
-        let environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger, services: services)
+        let environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger, services: services, pluginExecutor: ThreadPoolTaskExecutor(pool))
         let limiter = ConnectionLimiter(maxConnections: maxConnections, maxPerIP: maxPerIP)
         let (bound, continuation) = AsyncStream.makeStream(of: Int.self)
         let listener = SMTPListener(host: "127.0.0.1", port: 0, limiter: limiter, environment: { environment }) { address in
             continuation.yield(address.port ?? 0)
             continuation.finish()
         }
-        let task = Task { try await listener.run() }
+        // As the daemon runs it: a service group, whose graceful shutdown lets sessions finish
+        // for `shutdownGrace` and then cancels them.
+        var configuration = ServiceGroupConfiguration(services: [listener], logger: logger)
+        configuration.maximumGracefulShutdownDuration = shutdownGrace
+        let group = ServiceGroup(configuration: configuration)
+        let task = Task { try await group.run() }
         var iterator = bound.makeAsyncIterator()
         guard let port = await iterator.next() else { throw ClientError.closed }
-        return TestServer(port: port, environment: environment, task: task)
+        return TestServer(port: port, environment: environment, task: task, group: group)
+    }
+
+    /// A graceful shutdown, as SIGTERM starts one; returns when the server has stopped.
+    public func shutDown() async {
+        await group.triggerGracefulShutdown()
+        _ = await task.result
     }
 
     public func connect() async throws -> ScriptedSMTPClient {
@@ -58,4 +74,14 @@ public final class TestServer: Sendable {
     public func stop() {
         task.cancel()
     }
+}
+
+/// One thread pool for every test server and harness in the process, sized as the daemon's
+/// (`blocking_threads`): tests that block plugin threads run in parallel with the others.
+enum TestThreads {
+    static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 32)
+        pool.start()
+        return pool
+    }()
 }

@@ -49,6 +49,7 @@ extension PluginRegistry {
     static var testing: PluginRegistry {
         var registry = PluginRegistry.builtIn
         registry.register(ScriptedAnswerPlugin.self, as: "test/answer")
+        registry.register(Sleeper.self, as: "test/sleeper")
         return registry
     }
 }

@@ -14,11 +14,14 @@ public struct SessionEnvironment: Sendable {
     /// Shared by all sessions, so guessing passwords across reconnections is noticed.
     public var authFailures: AuthFailureTracker
 
-    public init(settings: SessionSettings, hooks: HookRegistry, logger: Logger, services: PluginServices? = nil, tls: NIOSSLContext? = nil) {
+    public init(
+        settings: SessionSettings, hooks: HookRegistry, logger: Logger, services: PluginServices? = nil,
+        pluginExecutor: (any TaskExecutor)? = nil, tls: NIOSSLContext? = nil
+    ) {
         self.settings = settings
         self.hooks = HookRunner(
             registry: hooks, timeout: settings.hookTimeout, logger: logger,
-            services: services ?? PluginServices(hostName: settings.hostName))
+            services: services ?? PluginServices(hostName: settings.hostName), pluginExecutor: pluginExecutor)
         self.logger = logger
         self.tls = tls
         self.authFailures = AuthFailureTracker()

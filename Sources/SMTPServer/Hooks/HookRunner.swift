@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import SMTPCore
 import SMTPPluginAPI
 import Synchronization
@@ -28,24 +30,36 @@ public enum HookOutcome: Sendable {
 /// command) and the plugin's task is cancelled, so the services it awaits (DNS, sockets,
 /// programs) stop. Structured concurrency cannot do the last part: a task group waits for a
 /// child that ignores cancellation, so one plugin stuck in a blocking call would hold the
-/// session and shutdown. That task is abandoned instead and ends on its own. It runs on the
-/// global executor, not on the event loop, so a plugin that blocks a thread stalls no other session.
+/// session and shutdown. That task is abandoned instead and ends on its own.
+///
+/// Where things run: the plugin's task on `pluginExecutor` (the daemon's thread pool), so a
+/// plugin that blocks a thread stalls no session and does not starve Swift's cooperative pool;
+/// the deadline on an event loop's timer, which a blocked pool cannot delay.
 public struct HookRunner: Sendable {
     public let registry: HookRegistry
     /// `plugin_timeout`; a plugin's `timeout` argument overrides it.
     public let timeout: Duration
     public let logger: Logger
     public let services: PluginServices
+    /// Where asynchronous plugin work runs; nil: Swift's global executor.
+    public let pluginExecutor: (any TaskExecutor)?
+    /// Where deadlines are timed.
+    public let timers: any EventLoopGroup
 
     /// A plugin that watches its deadline answers by it; one that does not is abandoned this
     /// much later, so the first gets to say why it gave up.
     static let abandonGrace: Duration = .milliseconds(500)
 
-    public init(registry: HookRegistry, timeout: Duration, logger: Logger, services: PluginServices = PluginServices(hostName: "localhost")) {
+    public init(
+        registry: HookRegistry, timeout: Duration, logger: Logger, services: PluginServices = PluginServices(hostName: "localhost"),
+        pluginExecutor: (any TaskExecutor)? = nil, timers: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.registry = registry
         self.timeout = timeout
         self.logger = logger
         self.services = services
+        self.pluginExecutor = pluginExecutor
+        self.timers = timers
     }
 
     public func has(_ point: HookPoint) -> Bool { registry.has(point) }
@@ -64,7 +78,7 @@ public struct HookRunner: Sendable {
                 case .sync(let body):
                     result = try body(call, context)
                 case .async(let body):
-                    result = try await Self.race(limit + Self.abandonGrace) { try await body(call, context) }
+                    result = try await race(limit + Self.abandonGrace) { try await body(call, context) }
                 }
             } catch let error as HookTimedOut {
                 logger.error("plugin \(entry.plugin) did not answer hook \(point.rawValue) within \(error.limit)", metadata: ["conn": "\(call.connection.id)"])
@@ -102,19 +116,20 @@ public struct HookRunner: Sendable {
     /// Runs `work` in a task of its own and returns its result, or throws `HookTimedOut` after
     /// `limit`, or `CancellationError` as soon as the calling task is cancelled. In both failure
     /// cases the work's task is cancelled and left to finish by itself.
-    static func race<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    func race<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
         let gate = Gate<T>()
+        let executor = pluginExecutor
+        let loop = timers.any()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard gate.install(continuation) else { return }
                 gate.start(
-                    worker: Task {
+                    worker: Task(executorPreference: executor) {
                         let result: Result<T, any Error>
                         do { result = .success(try await work()) } catch { result = .failure(error) }
                         gate.finish(result)
                     },
-                    timer: Task {
-                        do { try await Task.sleep(for: limit) } catch { return }
+                    timer: loop.scheduleTask(in: TimeAmount(limit)) {
                         gate.finish(.failure(HookTimedOut(limit: limit)))
                     })
             }
@@ -130,7 +145,7 @@ public struct HookRunner: Sendable {
             var continuation: CheckedContinuation<T, any Error>?
             var finished: Result<T, any Error>?
             var worker: Task<Void, Never>?
-            var timer: Task<Void, Never>?
+            var timer: Scheduled<Void>?
         }
         private let state = Mutex(State())
 
@@ -146,7 +161,7 @@ public struct HookRunner: Sendable {
             return early == nil
         }
 
-        func start(worker: Task<Void, Never>, timer: Task<Void, Never>) {
+        func start(worker: Task<Void, Never>, timer: Scheduled<Void>) {
             let decided = state.withLock { s in
                 s.worker = worker
                 s.timer = timer
@@ -159,7 +174,7 @@ public struct HookRunner: Sendable {
         }
 
         func finish(_ result: Result<T, any Error>) {
-            let (continuation, worker, timer): (CheckedContinuation<T, any Error>?, Task<Void, Never>?, Task<Void, Never>?) = state.withLock { s in
+            let (continuation, worker, timer): (CheckedContinuation<T, any Error>?, Task<Void, Never>?, Scheduled<Void>?) = state.withLock { s in
                 if s.finished != nil { return (nil, nil, nil) }
                 s.finished = result
                 defer { s.continuation = nil }

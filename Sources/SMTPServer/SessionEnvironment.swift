@@ -11,15 +11,16 @@ public struct SessionEnvironment: Sendable {
     public var logger: Logger
     /// For STARTTLS and implicit-TLS listeners; nil when no `tls` plugin declared a certificate.
     public var tls: NIOSSLContext?
-    /// Shared by all sessions, so guessing passwords across reconnections is noticed.
+    /// Shared by all sessions, so guessing passwords across reconnections is noticed; the daemon
+    /// passes one tracker to every environment it loads, so a reload does not reset the counts.
     public var authFailures: AuthFailureTracker
 
-    public init(settings: SessionSettings, hooks: HookRegistry, logger: Logger, tls: NIOSSLContext? = nil) {
+    public init(settings: SessionSettings, hooks: HookRegistry, logger: Logger, tls: NIOSSLContext? = nil, authFailures: AuthFailureTracker = AuthFailureTracker()) {
         self.settings = settings
         self.hooks = HookRunner(registry: hooks, timeout: settings.hookTimeout, logger: logger)
         self.logger = logger
         self.tls = tls
-        self.authFailures = AuthFailureTracker()
+        self.authFailures = authFailures
     }
 }
 

@@ -10,7 +10,10 @@ struct CheckConfigCommand: AsyncParsableCommand {
     @OptionGroup var config: ConfigOptions
 
     func run() async throws {
-        let setup = DaemonSetup.load(configDirectory: config.directory, plugins: SMTPDaemon.plugins, processEnvironment: ProcessEnvironment.current)
+        let env = ProcessEnvironment.current
+        // The same load as serve's: a config that passes here also starts (and reloads).
+        let resources = DaemonResources(configDirectory: config.directory, processEnvironment: env)
+        let setup = DaemonSetup.load(configDirectory: config.directory, plugins: SMTPDaemon.plugins, processEnvironment: env, resources: resources)
         for warning in setup.warnings { printError("warning: \(warning)") }
         for error in setup.errors { printError("error: \(error)") }
         guard setup.errors.isEmpty else { throw ExitCode(1) }

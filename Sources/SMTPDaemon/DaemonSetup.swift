@@ -17,8 +17,9 @@ public struct DaemonSetup: Sendable {
     /// Things worth saying that do not stop start-up.
     public var warnings: [String]
 
-    /// Reads config, creates the spool directory, and loads the plugins.
-    public static func load(configDirectory: String?, plugins: PluginRegistry, processEnvironment: [String: String]) -> DaemonSetup {
+    /// Reads config through a fresh store, creates the spool directory, and creates every plugin
+    /// anew; start-up and each SIGHUP call it. Only `resources` is carried over from earlier loads.
+    public static func load(configDirectory: String?, plugins: PluginRegistry, processEnvironment: [String: String], resources: DaemonResources) -> DaemonSetup {
         let config = DirectoryConfigStore.standard(explicitDirectory: configDirectory, environment: processEnvironment)
         let home = processEnvironment["HOME"] ?? "/tmp"
         let settings = SessionSettings(config: config, defaultHostName: hostName(), defaultSpoolDirectory: home + "/tmp/")
@@ -39,18 +40,15 @@ public struct DaemonSetup: Sendable {
         if config.location(of: "plugins") == nil {
             warnings.append("no 'plugins' file in \(config.searchPath.joined(separator: ", ")): every recipient will be refused")
         }
-        // Deliveries wait on fsync; with one thread per core only two could be in flight, and the
-        // disk's group commit needs many concurrent syncs to pay off. Config `blocking_threads`.
-        let pool = NIOThreadPool(numberOfThreads: max(1, config.integer("blocking_threads") ?? 32))
-        pool.start()
-        let services = PluginServices(blocking: ThreadPoolBlockingRunner(pool: pool), hostName: settings.hostName)
+        let services = PluginServices(blocking: ThreadPoolBlockingRunner(pool: resources.blockingPool), hostName: settings.hostName)
         let (hooks, pluginErrors) = PluginLoader(registry: plugins, config: config, services: services, logger: logger).load()
         errors += pluginErrors
         if errors.isEmpty && !hooks.has(.queue) {
             warnings.append("no queue plugin loaded: messages will be refused with 451")
         }
-        LogRouter.shared.setPluginLoggers(hooks.loggers.map(\.handler))
-        var environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger, services: services, pluginExecutor: ThreadPoolTaskExecutor(pool))
+        var environment = SessionEnvironment(
+            settings: settings, hooks: hooks, logger: logger, services: services,
+            pluginExecutor: ThreadPoolTaskExecutor(resources.blockingPool), authFailures: resources.authFailures)
         if let tls = hooks.tlsSettings {
             do {
                 environment.tls = try TLSContextFactory.make(tls)
@@ -64,16 +62,10 @@ public struct DaemonSetup: Sendable {
         return DaemonSetup(config: config, environment: environment, errors: errors, warnings: warnings)
     }
 
-    /// Re-reads config files and the certificate (SIGHUP). Plugins stay as loaded; sessions in
-    /// progress keep what they started with.
-    public func reloaded(from current: SessionEnvironment) throws -> SessionEnvironment {
-        config.reload()
-        var environment = current
-        environment.settings = SessionSettings(config: config, defaultHostName: current.settings.hostName, defaultSpoolDirectory: current.settings.spoolDirectory)
-        if let tls = current.hooks.registry.tlsSettings {
-            environment.tls = try TLSContextFactory.make(tls)
-        }
-        return environment
+    /// Sends log records to this setup's `logging/*` plugins. Separate from `load`, so a reload
+    /// that fails leaves the running configuration's loggers in place.
+    public func installPluginLoggers() {
+        LogRouter.shared.setPluginLoggers(environment.hooks.registry.loggers.map(\.handler))
     }
 
     static func hostName() -> String {

@@ -14,7 +14,9 @@ struct InetdCommand: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessEnvironment.current
-        let setup = DaemonSetup.load(configDirectory: config.directory, plugins: SMTPDaemon.plugins, processEnvironment: env)
+        let resources = DaemonResources(configDirectory: config.directory, processEnvironment: env)
+        let setup = DaemonSetup.load(configDirectory: config.directory, plugins: SMTPDaemon.plugins, processEnvironment: env, resources: resources)
+        setup.installPluginLoggers()
         guard setup.errors.isEmpty else {
             for error in setup.errors { printError("\(error)") }
             // A client is waiting on the other end: tell it, in SMTP, before going away.

@@ -56,7 +56,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var processEnvironment = ProcessEnvironment.current
         if let account { processEnvironment["HOME"] = account.home }
-        let setup = DaemonSetup.load(configDirectory: config.directory, plugins: SMTPDaemon.plugins, processEnvironment: processEnvironment)
+        let resources = DaemonResources(configDirectory: config.directory, processEnvironment: processEnvironment)
+        // SIGHUP runs the same load, as the same user, with the same resources.
+        let directory = config.directory
+        let plugins = SMTPDaemon.plugins
+        let loadEnvironment = processEnvironment
+        let load: @Sendable () -> DaemonSetup = {
+            DaemonSetup.load(configDirectory: directory, plugins: plugins, processEnvironment: loadEnvironment, resources: resources)
+        }
+        let setup = load()
+        setup.installPluginLoggers()
         if account != nil {
             do { try Privileges.regainRoot() } catch {
                 printError("cannot switch back to root to bind: \(error)")
@@ -98,7 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var configuration = ServiceGroupConfiguration(
             services: listeners.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
-                + [ServiceGroupConfiguration.ServiceConfiguration(service: ReloadOnHangup(setup: setup, box: box, logger: logger))],
+                + [ServiceGroupConfiguration.ServiceConfiguration(service: ReloadOnHangup(load: load, box: box))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger)

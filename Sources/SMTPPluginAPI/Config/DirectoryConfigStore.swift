@@ -7,7 +7,7 @@ import Synchronization
 
 /// Config files looked up per name in a list of directories; the first directory that has the
 /// file wins (qpsmtpd: `QPSMTPD_CONFIG`, then `./config`, then `/var/qmail/control`).
-/// Contents are cached until `reload()`.
+/// Contents are cached until `reload()`; the daemon makes a new store for each (re)load instead.
 public final class DirectoryConfigStore: ConfigStore {
     public let searchPath: [String]
     private let cache = Mutex<[String: [ConfigLine]]>([:])

@@ -7,30 +7,32 @@ import SMTPPluginAPI
 /// both; CRAM-MD5 only with a clear password, and declines for a hashed one.
 ///
 /// Unknown users and names without `@` are DECLINED (another plugin may know them); a wrong
-/// password is DENY `auth_flat_file - wrong password`. The file is read through the config
-/// store at each attempt, so a reload (SIGHUP) picks up changes.
+/// password is DENY `auth_flat_file - wrong password`. The file is read when the plugin loads
+/// (start-up and each SIGHUP, which creates the plugin anew), never during a session.
 public struct AuthFlatFile: SMTPPlugin {
     static let label = "auth_flat_file"
-    private let config: any ConfigStore
+    /// Lowercased user and password, in file order: the first line for a user wins.
+    private let accounts: [(user: String, password: StoredPassword)]
     private let logger: Logger
     private let blocking: any BlockingWorkRunner
 
     public init(context: PluginContext) throws {
-        config = context.config
         logger = context.logger
         blocking = context.services.blocking
+        var accounts: [(user: String, password: StoredPassword)] = []
         for line in context.config.entries("flat_auth_pw") {
             guard let colon = line.text.firstIndex(of: ":") else {
                 context.logger.warning("\(line.file):\(line.lineNumber): no ':' between user and password")
                 continue
             }
+            let password = StoredPassword(parsing: String(line.text[line.text.index(after: colon)...]))
             // Say at start-up, not at the first login, that a hash cannot be checked here.
-            if case .crypt(let hash) = StoredPassword(parsing: String(line.text[line.text.index(after: colon)...])),
-                !AuthPasswordCheck.canCheck(hash: hash)
-            {
+            if case .crypt(let hash) = password, !AuthPasswordCheck.canCheck(hash: hash) {
                 context.logger.error("\(line.file):\(line.lineNumber): this system's crypt(3) cannot check that hash")
             }
+            accounts.append((line.text[..<colon].lowercased(), password))
         }
+        self.accounts = accounts
     }
 
     public func register(into hooks: inout HookRegistry) {
@@ -59,11 +61,6 @@ public struct AuthFlatFile: SMTPPlugin {
 
     /// The first line whose user matches, case-insensitively (qpsmtpd lowercases and greps `/^user:/i`).
     private func lookup(_ user: String) -> StoredPassword? {
-        for line in config.lines("flat_auth_pw") {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            guard line[..<colon].lowercased() == user else { continue }
-            return StoredPassword(parsing: String(line[line.index(after: colon)...]))
-        }
-        return nil
+        accounts.first { $0.user == user }?.password
     }
 }

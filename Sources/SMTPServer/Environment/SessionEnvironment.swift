@@ -11,12 +11,13 @@ public struct SessionEnvironment: Sendable {
     public var logger: Logger
     /// For STARTTLS and implicit-TLS listeners; nil when no `tls` plugin declared a certificate.
     public var tls: NIOSSLContext?
-    /// Shared by all sessions, so guessing passwords across reconnections is noticed.
+    /// Shared by all sessions, so guessing passwords across reconnections is noticed; the daemon
+    /// passes one tracker to every environment it loads, so a reload does not reset the counts.
     public var authFailures: AuthFailureTracker
 
     public init(
         settings: SessionSettings, hooks: HookRegistry, logger: Logger, services: PluginServices? = nil,
-        pluginExecutor: (any TaskExecutor)? = nil, tls: NIOSSLContext? = nil
+        pluginExecutor: (any TaskExecutor)? = nil, tls: NIOSSLContext? = nil, authFailures: AuthFailureTracker = AuthFailureTracker()
     ) {
         self.settings = settings
         self.hooks = HookRunner(
@@ -24,7 +25,7 @@ public struct SessionEnvironment: Sendable {
             services: services ?? PluginServices(hostName: settings.hostName), pluginExecutor: pluginExecutor)
         self.logger = logger
         self.tls = tls
-        self.authFailures = AuthFailureTracker()
+        self.authFailures = authFailures
     }
 }
 

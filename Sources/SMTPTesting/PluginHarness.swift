@@ -46,6 +46,17 @@ public final class PluginHarness {
         transaction = Transaction(id: "harness.1")
     }
 
+    /// A harness for a plugin that is not built in: `type` is registered under the first word of
+    /// `line` (`PluginHarness(BadMailFrom.self, "site/badmailfrom reject 0")`).
+    public convenience init(
+        _ type: any SMTPPlugin.Type, _ line: String, config: [String: [String]] = [:],
+        services: PluginServices = PluginServices(hostName: "mx.test.example"), remoteIP: String = "192.0.2.10"
+    ) throws {
+        var registry = PluginRegistry.builtIn
+        registry.register(type, as: String(line.split(separator: " ").first ?? ""))
+        try self.init(line, config: config, plugins: registry, services: services, remoteIP: remoteIP)
+    }
+
     /// Runs `point` with `payload`; a plugin that threw or overran its time is an error here.
     @discardableResult
     public func run(_ point: HookPoint, _ payload: HookPayload = .none) async throws -> HookResult {

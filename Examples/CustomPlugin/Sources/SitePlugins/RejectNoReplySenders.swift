@@ -8,17 +8,15 @@ import SMTPPluginAPI
 ///
 ///     site/reject_noreply                 # refuse with 550 5.7.1
 ///     site/reject_noreply reject_type temp  # or defer with 450 4.7.1 while you watch the logs
-struct RejectNoReplySenders: SMTPPlugin {
-    static let registeredHooks: [HookPoint] = [.mail]
-
+public struct RejectNoReplySenders: SMTPPlugin {
     let rejectType: PluginArguments.RejectType
     let prefixes = ["noreply", "no-reply", "no_reply", "donotreply", "do-not-reply"]
 
-    init(context: PluginContext) throws {
+    public init(context: PluginContext) throws {
         rejectType = try context.arguments.rejectType(default: .perm)
     }
 
-    func register(into hooks: inout HookRegistry) {
+    public func register(into hooks: inout HookRegistry) {
         hooks.onMail { [rejectType, prefixes] _, _, sender, _ in
             // The null sender `<>` (bounces) has no mailbox and is always welcome.
             guard let mailbox = sender.mailbox else { return .declined }

@@ -7,6 +7,7 @@ import Logging
 import NIOPosix
 import SMTPPluginAPI
 import SMTPServer
+import SMTPServices
 
 /// Everything a running daemon is made of, loaded from the config directory.
 public struct DaemonSetup: Sendable {
@@ -43,7 +44,7 @@ public struct DaemonSetup: Sendable {
         // disk's group commit needs many concurrent syncs to pay off. Config `blocking_threads`.
         let pool = NIOThreadPool(numberOfThreads: max(1, config.integer("blocking_threads") ?? 32))
         pool.start()
-        let services = PluginServices(blocking: ThreadPoolBlockingRunner(pool: pool), hostName: settings.hostName)
+        let services = ProductionServices.pluginServices(hostName: settings.hostName, blocking: ThreadPoolBlockingRunner(pool: pool))
         let (hooks, pluginErrors) = PluginLoader(registry: plugins, config: config, services: services, logger: logger).load()
         errors += pluginErrors
         if errors.isEmpty && !hooks.has(.queue) {

@@ -4,6 +4,7 @@ import NIOPosix
 import SMTPDaemon
 import SMTPPluginAPI
 import SMTPServer
+import SMTPServices
 
 /// A real listener on 127.0.0.1 with an ephemeral port, configured from in-memory files, for
 /// testing the session and plugins through real sockets:
@@ -35,7 +36,7 @@ public final class TestServer: Sendable {
         var logger = Logger(label: "qpsmtpd-test")
         logger.logLevel = logLevel
         let settings = SessionSettings(config: config, defaultHostName: "mx.test.example", defaultSpoolDirectory: files["spool_dir"]![0])
-        let services = PluginServices(blocking: ThreadPoolBlockingRunner(), hostName: settings.hostName)
+        let services = ProductionServices.pluginServices(hostName: settings.hostName, blocking: ThreadPoolBlockingRunner())
         let (hooks, errors) = PluginLoader(registry: registry, config: config, services: services, logger: logger).load()
         if let first = errors.first { throw first }
         let environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger)

@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "SMTPPluginsTests",
             dependencies: [
-                "SMTPCore", "SMTPPluginAPI", "SMTPPlugins", "SMTPTesting", "SMTPDaemon",
+                "SMTPCore", "SMTPPluginAPI", "SMTPPlugins", "SMTPTesting", "SMTPDaemon", "SMTPServices",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -43,9 +43,10 @@ final class LoopbackServer: Sendable {
         try? await channel.close().get()
     }
 
-    /// Waits up to a second for `count` connections to have closed.
+    /// Waits up to ten seconds (the whole suite runs in parallel on two cores) for `count`
+    /// connections to have closed.
     func waitForClosed(_ count: Int) async -> Bool {
-        for _ in 0..<100 {
+        for _ in 0..<1000 {
             if closedConnections.load(ordering: .relaxed) >= count { return true }
             try? await Task.sleep(for: .milliseconds(10))
         }

@@ -105,7 +105,7 @@ import Testing
     /// Dead: gone, or a zombie waiting for whoever it was re-parented to (in a container that
     /// may be a PID 1 that never reaps). Waits a little for the kill to land.
     static func gone(_ pid: pid_t) async -> Bool {
-        for _ in 0..<100 {
+        for _ in 0..<1000 {
             if kill(pid, 0) == -1 && errno == ESRCH { return true }
             if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") { return true }
             try? await Task.sleep(for: .milliseconds(10))

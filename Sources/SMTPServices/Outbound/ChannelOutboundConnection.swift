@@ -85,7 +85,7 @@ final class ChannelOutboundConnection: OutboundConnection {
     }
 
     func awaitHandshake(deadline: ContinuousClock.Instant?) async throws {
-        try await bounded(by: deadline) { [inbound] in
+        _ = try await bounded(by: deadline) { [inbound] in
             try await inbound.wait { state -> Bool? in
                 if state.tlsEstablished { return true }
                 try state.checkEnded()

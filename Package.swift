@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SMTPPluginAPI", targets: ["SMTPPluginAPI"]),
         .library(name: "SMTPServer", targets: ["SMTPServer"]),
         .library(name: "SMTPPlugins", targets: ["SMTPPlugins"]),
+        .library(name: "SMTPServices", targets: ["SMTPServices"]),
         .library(name: "SMTPDaemon", targets: ["SMTPDaemon"]),
         .library(name: "SMTPTesting", targets: ["SMTPTesting"]),
     ],
@@ -51,6 +52,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // POSIX calls Swift's Glibc module does not show (pipe2).
+        .target(name: "CPosix"),
+        .target(
+            name: "SMTPServices",
+            dependencies: [
+                "SMTPCore", "SMTPPluginAPI", "CPosix",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // crypt(3) from libxcrypt, for the hashed passwords the auth plugins check.
         .target(
             name: "CCrypt",
@@ -68,7 +82,7 @@ let package = Package(
         .target(
             name: "SMTPDaemon",
             dependencies: [
-                "SMTPCore", "SMTPPluginAPI", "SMTPServer", "SMTPPlugins",
+                "SMTPCore", "SMTPPluginAPI", "SMTPServer", "SMTPPlugins", "SMTPServices",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,7 +100,7 @@ let package = Package(
         .target(
             name: "SMTPTesting",
             dependencies: [
-                "SMTPCore", "SMTPPluginAPI", "SMTPServer", "SMTPDaemon",
+                "SMTPCore", "SMTPPluginAPI", "SMTPServer", "SMTPDaemon", "SMTPServices",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -117,8 +131,18 @@ let package = Package(
         .testTarget(
             name: "SMTPPluginsTests",
             dependencies: [
-                "SMTPCore", "SMTPPluginAPI", "SMTPPlugins", "SMTPTesting", "SMTPDaemon",
+                "SMTPCore", "SMTPPluginAPI", "SMTPPlugins", "SMTPTesting", "SMTPDaemon", "SMTPServices",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SMTPServicesTests",
+            dependencies: [
+                "SMTPPluginAPI", "SMTPServices", "SMTPTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,9 +1,6 @@
 #define _GNU_SOURCE
 #include "CCrypt.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <crypt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +32,4 @@ int ccrypt_check_setting(const char *setting) {
     case CRYPT_SALT_METHOD_DISABLED: return 2;
     default: return 3;
     }
-}
-
-int ccrypt_pipe_cloexec(int fds[2]) {
-    return pipe2(fds, O_CLOEXEC);
 }

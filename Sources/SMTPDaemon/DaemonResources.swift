@@ -1,6 +1,7 @@
 import NIOPosix
 import SMTPPluginAPI
 import SMTPServer
+import SMTPServices
 
 /// What lives as long as the process: made once, handed to every (re)load. Rebuilding these at
 /// SIGHUP would leak the old pool's threads and forget AUTH failures counted so far.
@@ -9,11 +10,15 @@ public final class DaemonResources: Sendable {
     public let blockingPool: NIOThreadPool
     /// AUTH failures per address and account, across connections and reloads.
     public let authFailures: AuthFailureTracker
+    /// What plugins ask of the engine (connections, programs, the state store, ...). Made once,
+    /// so state a plugin keeps in the store (greylisting, karma) survives a reload.
+    public let services: PluginServices
 
     public init(blockingThreads: Int, authFailures: AuthFailureTracker = AuthFailureTracker()) {
         blockingPool = NIOThreadPool(numberOfThreads: max(1, blockingThreads))
         blockingPool.start()
         self.authFailures = authFailures
+        services = ProductionServices.pluginServices(hostName: "localhost", blocking: ThreadPoolBlockingRunner(pool: blockingPool))
     }
 
     /// Sized from config `blocking_threads`, read once: changing it needs a restart.

@@ -7,6 +7,7 @@ import Logging
 import NIOPosix
 import SMTPPluginAPI
 import SMTPServer
+import SMTPServices
 
 /// Everything a running daemon is made of, loaded from the config directory.
 public struct DaemonSetup: Sendable {
@@ -40,7 +41,9 @@ public struct DaemonSetup: Sendable {
         if config.location(of: "plugins") == nil {
             warnings.append("no 'plugins' file in \(config.searchPath.joined(separator: ", ")): every recipient will be refused")
         }
-        let services = PluginServices(blocking: ThreadPoolBlockingRunner(pool: resources.blockingPool), hostName: settings.hostName)
+        // The services (and the store behind them) are the process's; only the host name is this load's.
+        var services = resources.services
+        services.hostName = settings.hostName
         let (hooks, pluginErrors) = PluginLoader(registry: plugins, config: config, services: services, logger: logger).load()
         errors += pluginErrors
         if errors.isEmpty && !hooks.has(.queue) {

@@ -5,6 +5,7 @@ import SMTPDaemon
 import SMTPPluginAPI
 import SMTPServer
 import ServiceLifecycle
+import SMTPServices
 
 /// A real listener on 127.0.0.1 with an ephemeral port, configured from in-memory files, for
 /// testing the session and plugins through real sockets:
@@ -40,7 +41,7 @@ public final class TestServer: Sendable {
         logger.logLevel = logLevel
         let settings = SessionSettings(config: config, defaultHostName: "mx.test.example", defaultSpoolDirectory: files["spool_dir"]![0])
         let pool = TestThreads.pool
-        let services = PluginServices(blocking: ThreadPoolBlockingRunner(pool: pool), hostName: settings.hostName)
+        let services = ProductionServices.pluginServices(hostName: settings.hostName, blocking: ThreadPoolBlockingRunner(pool: pool))
         let (hooks, errors) = PluginLoader(registry: registry, config: config, services: services, logger: logger).load()
         if let first = errors.first { throw first }
         let environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger, services: services, pluginExecutor: ThreadPoolTaskExecutor(pool))

@@ -1,5 +1,7 @@
 import Foundation
 import SMTPPluginAPI
+import SMTPServices
+import Synchronization
 import Testing
 
 @testable import SMTPPlugins
@@ -8,16 +10,16 @@ import Testing
 @Suite struct AuthCheckpasswordTests {
     static let checkpw = AuthFixture.fixture("checkpassword.sh")
 
-    func plugin(_ words: [String]? = nil, config: [String: [String]] = [:], blocking: any BlockingWorkRunner = InlineBlockingWorkRunner()) throws -> AuthCheckpassword {
+    func plugin(_ words: [String]? = nil, config: [String: [String]] = [:], programs: (any ProgramRunner)? = nil) throws -> AuthCheckpassword {
         var context = Fixture.context("auth/auth_checkpassword", words ?? ["checkpw", Self.checkpw, "true", "/bin/true"], config: config)
-        context.services.blocking = blocking
+        if let programs { context.services.programs = programs }
         return try AuthCheckpassword(context: context)
     }
 
     @Test(arguments: [AuthMechanism.plain, .login])
     func acceptsAndRefuses(mechanism: AuthMechanism) async throws {
-        let runner = CountingBlockingRunner()
-        let plugin = try plugin(blocking: runner)
+        let runner = CountingProgramRunner(SpawnProgramRunner())
+        let plugin = try plugin(programs: runner)
         #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(mechanism, "test@example.com", password: "s3cret pass")) == .ok("auth_checkpassword"))
         #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(mechanism, "other@example.com", password: "x\"y\\z")) == .ok("auth_checkpassword"))
         #expect(
@@ -84,7 +86,23 @@ import Testing
         #expect(!Fixture.registry(try plugin([])).has(.authPlain))
         #expect(!Fixture.registry(try plugin(["checkpw", "/nonexistent/checkpw", "true", "/bin/true"])).has(.authPlain))
         let registry = Fixture.registry(try plugin())
-        #expect(Set(HookPoint.allCases.filter { registry.has($0) }) == Set(AuthCheckpassword.registeredHooks))
+        #expect(Set(HookPoint.allCases.filter { registry.has($0) }) == [.authPlain, .authLogin])
         #expect(throws: PluginArgumentError.self) { try plugin(["checkpw", Self.checkpw, "true", "/bin/true", "timeout", "0"]) }
+    }
+}
+
+/// Counts the programs a plugin runs through the engine's runner.
+final class CountingProgramRunner: ProgramRunner {
+    private let runs = Atomic<Int>(0)
+    private let runner: any ProgramRunner
+    var count: Int { runs.load(ordering: .relaxed) }
+
+    init(_ runner: any ProgramRunner) {
+        self.runner = runner
+    }
+
+    func run(_ invocation: ProgramInvocation, deadline: ContinuousClock.Instant) async throws -> ProgramResult {
+        runs.add(1, ordering: .relaxed)
+        return try await runner.run(invocation, deadline: deadline)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SMTPPluginAPI
+import SMTPTesting
 import Testing
 
 @testable import SMTPPlugins
@@ -27,7 +28,7 @@ import Testing
         let plugin = try AuthIMAP(context: Fixture.context("auth/auth_imap", ["imap.example"]))
         #expect(plugin.port == 143)
         let registry = Fixture.registry(plugin)
-        #expect(Set(HookPoint.allCases.filter { registry.has($0) }) == Set(AuthIMAP.registeredHooks))
+        #expect(Set(HookPoint.allCases.filter { registry.has($0) }) == [.authPlain, .authLogin])
     }
 
     @Test func refusesCRLFAndNULWithoutAsking() async throws {
@@ -62,6 +63,24 @@ import Testing
         }
         try #require(bound)
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// The exchange itself, over a scripted connection: a quoted user, an 8-bit password as a
+    /// synchronising literal, LOGOUT after the answer, and the connection closed.
+    @Test func scriptedExchange() async throws {
+        let imap = ScriptedOutboundConnector(greeting: "* OK ready\r\n") { line in
+            if line.hasSuffix("{8}") { return "+ go ahead\r\n" }
+            if line == "pässwö" { return "a1 OK welcome\r\n" }
+            return ""
+        }
+        var context = Fixture.context("auth/auth_imap", ["imap.example", "1143"])
+        context.services.connector = imap
+        let plugin = try AuthIMAP(context: context)
+        #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(.plain, "u@example.com", password: "pässwö")) == .ok("auth_imap"))
+        let connection = try #require(imap.connections.first)
+        #expect(connection.endpoint == .tcp(host: "imap.example", port: 1143))
+        #expect(connection.written == "a1 LOGIN \"u@example.com\" {8}\r\npässwö\r\na2 LOGOUT\r\n")
+        #expect(connection.isClosed)
     }
 
     /// Against a real Dovecot, started by tests/fixtures/dovecot.sh. Fails (does not skip) when

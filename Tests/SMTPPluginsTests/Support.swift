@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SMTPCore
 import SMTPPluginAPI
+import SMTPServices
 import Testing
 
 @testable import SMTPPlugins
@@ -19,7 +20,8 @@ enum Fixture {
             arguments: PluginArguments(words),
             config: InMemoryConfigStore(config),
             logger: Logger(label: name, factory: { _ in SwiftLogNoOpLogHandler() }),
-            services: PluginServices(hostName: hostName))
+            // Real sockets and processes: the auth tests talk to Dovecot and run checkpassword.
+            services: PluginServices(hostName: hostName, connector: NIOOutboundConnector(), programs: SpawnProgramRunner()))
     }
 
     static func registry(_ plugin: some SMTPPlugin) -> HookRegistry {

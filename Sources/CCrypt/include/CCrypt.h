@@ -16,9 +16,4 @@ int ccrypt_hash(const char *phrase, const char *setting, char *out, size_t out_s
 /// 2 disabled or unknown method, 3 malformed.
 int ccrypt_check_setting(const char *setting);
 
-/// pipe2(fds, O_CLOEXEC): a pipe whose ends no concurrently spawned child inherits. Swift's
-/// Glibc module is built without _GNU_SOURCE and does not show pipe2, so it is wrapped here for
-/// the auth plugins that hand a pipe to a child (checkpassword). Returns 0 or -1 with errno.
-int ccrypt_pipe_cloexec(int fds[2]);
-
 #endif

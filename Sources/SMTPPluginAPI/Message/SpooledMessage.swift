@@ -89,6 +89,28 @@ public final class SpooledMessage: Sendable {
         }
     }
 
+    /// Up to `maxCount` bytes at `offset`; empty at the end. Blocking when the message is on disk
+    /// (one pread): async code reads through a `SpoolReader` instead.
+    public func chunk(at offset: Int, maxCount: Int) throws -> [UInt8] {
+        try state.withLock { state in
+            guard offset < state.size, maxCount > 0 else { return [] }
+            let count = min(maxCount, state.size - offset)
+            if state.fd < 0 { return Array(state.memory[offset..<(offset + count)]) }
+            var out = [UInt8](repeating: 0, count: count)
+            var filled = 0
+            while filled < count {
+                let n = out.withUnsafeMutableBytes { pread(state.fd, $0.baseAddress! + filled, count - filled, off_t(offset + filled)) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SpoolError(description: "read \(state.path ?? ""): errno \(errno)")
+                }
+                if n == 0 { break }
+                filled += n
+            }
+            return Array(out[..<filled])
+        }
+    }
+
     /// The whole message from `offset`; for small messages and tests.
     public func bytes(from offset: Int = 0) throws -> [UInt8] {
         var out: [UInt8] = []

@@ -47,14 +47,40 @@ public struct InlineBlockingWorkRunner: BlockingWorkRunner {
     }
 }
 
-/// Services the engine hands to plugins, so plugins never reach for NIO themselves.
+/// Services the engine hands to plugins, so plugins never reach for NIO themselves. The defaults
+/// suit unit tests: work runs inline, state lives in memory, and DNS, outbound connections and
+/// programs throw a clear "not configured" error until given real ones (`SMTPServices` builds the
+/// daemon's; `SMTPTesting` has stubs).
 public struct PluginServices: Sendable {
     public var blocking: any BlockingWorkRunner
     /// This server's name (config `me`).
     public var hostName: String
+    public var dns: any DNSResolver
+    public var connector: any OutboundConnector
+    public var programs: any ProgramRunner
+    /// Shared by every plugin and connection; see `StateStore` about keys.
+    public var store: any StateStore
+    public var clock: any PluginClock
+    /// Reads spooled messages without blocking the session's thread.
+    public var spool: any SpoolReader
 
-    public init(blocking: any BlockingWorkRunner = InlineBlockingWorkRunner(), hostName: String) {
+    public init(
+        blocking: any BlockingWorkRunner = InlineBlockingWorkRunner(),
+        hostName: String,
+        dns: any DNSResolver = UnconfiguredDNSResolver(),
+        connector: any OutboundConnector = UnconfiguredOutboundConnector(),
+        programs: any ProgramRunner = UnconfiguredProgramRunner(),
+        store: (any StateStore)? = nil,
+        clock: any PluginClock = SystemPluginClock(),
+        spool: (any SpoolReader)? = nil
+    ) {
         self.blocking = blocking
         self.hostName = hostName
+        self.dns = dns
+        self.connector = connector
+        self.programs = programs
+        self.store = store ?? InMemoryStateStore(clock: clock)
+        self.clock = clock
+        self.spool = spool ?? BlockingSpoolReader(blocking: blocking)
     }
 }

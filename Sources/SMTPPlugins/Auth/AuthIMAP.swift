@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import SMTPPluginAPI
 
@@ -12,14 +7,12 @@ import SMTPPluginAPI
 /// failure (qpsmtpd: DECLINED). PLAIN and LOGIN only. No TLS: point it at a server on this
 /// machine or a trusted network, since the password crosses the wire in the clear.
 public struct AuthIMAP: SMTPPlugin {
-    public static let registeredHooks: [HookPoint] = [.authPlain, .authLogin]
-
     static let label = "auth_imap"
     let host: String
     let port: Int
     var timeout: Duration = .seconds(10)
     private let logger: Logger
-    private let blocking: any BlockingWorkRunner
+    private let connector: any OutboundConnector
 
     public init(context: PluginContext) throws {
         guard let host = context.arguments.positional(0), !host.isEmpty else {
@@ -35,7 +28,7 @@ public struct AuthIMAP: SMTPPlugin {
             port = 143
         }
         logger = context.logger
-        blocking = context.services.blocking
+        connector = context.services.connector
     }
 
     public func register(into hooks: inout HookRegistry) {
@@ -53,10 +46,9 @@ public struct AuthIMAP: SMTPPlugin {
             return .deny(Self.label)
         }
         logger.info("authenticating \(attempt.user) against IMAP server \(host):\(port)")
-        let (host, port, timeout, user) = (self.host, self.port, self.timeout, attempt.user)
-        let outcome = try await blocking.run {
-            IMAPLoginClient.login(host: host, port: port, user: user, password: password, timeout: timeout)
-        }
+        let outcome = await IMAPLoginClient.login(
+            connector: connector, host: host, port: port, user: attempt.user, password: password,
+            deadline: .now.advanced(by: timeout))
         switch outcome {
         case .accepted:
             logger.info("pass: \(attempt.user)")
@@ -71,16 +63,7 @@ public struct AuthIMAP: SMTPPlugin {
     }
 }
 
-// The class below has its own close() and send(); these reach the C library's.
-private func posixClose(_ fd: Int32) { _ = close(fd) }
-private func posixSend(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int, _ flags: Int32) -> Int { send(fd, bytes, count, flags) }
-
-/// Just enough of an IMAP client (RFC 3501) for one LOGIN.
-///
-/// Why blocking BSD sockets: plugins never import NIO (the engine's rule), and Foundation has no
-/// plain TCP client on Linux. One login is one short exchange, so a blocking socket with
-/// SO_RCVTIMEO/SO_SNDTIMEO, run on the plugin's BlockingWorkRunner and never on a session thread,
-/// is simple and sufficient.
+/// Just enough of an IMAP client (RFC 3501) for one LOGIN, over the engine's outbound connector.
 enum IMAPLoginClient {
     enum Outcome: Sendable, Hashable {
         case accepted
@@ -93,11 +76,22 @@ enum IMAPLoginClient {
         var reason: String
     }
 
-    static func login(host: String, port: Int, user: String, password: String, timeout: Duration) -> Outcome {
+    /// Longest server line we read: a greeting or capability list is far shorter.
+    static let maximumLine = 65536
+
+    static func login(
+        connector: any OutboundConnector, host: String, port: Int, user: String, password: String, deadline: ContinuousClock.Instant
+    ) async -> Outcome {
         do {
-            let connection = try Connection(host: host, port: port, timeout: timeout)
-            defer { connection.close() }
-            return try connection.login(user: Array(user.utf8), password: Array(password.utf8))
+            let connection = Connection(try await connector.connect(to: .tcp(host: host, port: port), deadline: deadline))
+            do {
+                let outcome = try await connection.login(user: Array(user.utf8), password: Array(password.utf8))
+                await connection.close()
+                return outcome
+            } catch {
+                await connection.close()
+                throw error
+            }
         } catch let failure as Failure {
             return .unavailable(failure.reason)
         } catch {
@@ -118,63 +112,20 @@ enum IMAPLoginClient {
         return out
     }
 
-    final class Connection {
-        private let fd: Int32
-        private let deadline: ContinuousClock.Instant
-        private var buffer: [UInt8] = []
-        private static let maximumLine = 65536
+    /// One LOGIN exchange; the connection's deadline bounds all of it.
+    struct Connection {
+        let connection: any OutboundConnection
 
-        init(host: String, port: Int, timeout: Duration) throws {
-            deadline = ContinuousClock.now.advanced(by: timeout)
-            var hints = addrinfo()
-            hints.ai_family = AF_UNSPEC
-            #if canImport(Glibc)
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-            #else
-            hints.ai_socktype = SOCK_STREAM
-            #endif
-            var list: UnsafeMutablePointer<addrinfo>?
-            let rc = getaddrinfo(host, String(port), &hints, &list)
-            guard rc == 0, let first = list else {
-                throw Failure(reason: "cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
-            }
-            defer { freeaddrinfo(first) }
-            var lastError: Int32 = 0
-            var candidate: UnsafeMutablePointer<addrinfo>? = first
-            while let info = candidate {
-                candidate = info.pointee.ai_next
-                let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-                guard fd >= 0 else {
-                    lastError = errno
-                    continue
-                }
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                // On Linux the send timeout bounds connect() too.
-                Self.setTimeout(fd, timeout)
-                if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
-                    self.fd = fd
-                    return
-                }
-                lastError = errno
-                posixClose(fd)
-            }
-            throw Failure(reason: "cannot connect: \(String(cString: strerror(lastError)))")
+        init(_ connection: any OutboundConnection) {
+            self.connection = connection
         }
 
-        private static func setTimeout(_ fd: Int32, _ timeout: Duration) {
-            let (seconds, attoseconds) = timeout.components
-            var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
-            let size = socklen_t(MemoryLayout<timeval>.size)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, size)
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, size)
+        func close() async {
+            await connection.close()
         }
 
-        func close() {
-            posixClose(fd)
-        }
-
-        func login(user: [UInt8], password: [UInt8]) throws -> Outcome {
-            let greeting = try readLine()
+        func login(user: [UInt8], password: [UInt8]) async throws -> Outcome {
+            let greeting = try await readLine()
             if greeting.hasPrefix("* BYE") { throw Failure(reason: "greeting: \(greeting)") }
             guard greeting.hasPrefix("* OK") || greeting.hasPrefix("* PREAUTH") else {
                 throw Failure(reason: "unexpected greeting: \(greeting.prefix(200))")
@@ -183,36 +134,34 @@ enum IMAPLoginClient {
             // (`{n}`, wait for `+`, then the bytes) when it has 8-bit characters.
             var pending = Array("a1 LOGIN ".utf8)
             for (index, argument) in [user, password].enumerated() {
-                if let quoted = Self.quotedArgument(argument) {
+                if let quoted = IMAPLoginClient.quoted(argument) {
                     pending += quoted
                 } else {
                     pending += Array("{\(argument.count)}\r\n".utf8)
-                    try send(pending)
-                    if let early = try awaitContinuation() { return early }
+                    try await connection.write(pending)
+                    if let early = try await awaitContinuation() { return early }
                     pending = argument
                 }
                 pending += index == 0 ? [UInt8(ascii: " ")] : Array("\r\n".utf8)
             }
-            try send(pending)
+            try await connection.write(pending)
             while true {
-                let line = try readLine()
+                let line = try await readLine()
                 if line.hasPrefix("* BYE") { throw Failure(reason: line) }
                 if line.hasPrefix("*") || line.hasPrefix("+") { continue }
                 guard let result = Self.taggedResult(line) else {
                     throw Failure(reason: "unexpected reply: \(line.prefix(200))")
                 }
                 // Polite, not needed: the answer is in.
-                try? send(Array("a2 LOGOUT\r\n".utf8))
+                try? await connection.write("a2 LOGOUT\r\n")
                 return result
             }
         }
 
-        private static func quotedArgument(_ value: [UInt8]) -> [UInt8]? { IMAPLoginClient.quoted(value) }
-
         /// Waits for the `+` that invites a literal; a tagged answer instead ends the login.
-        private func awaitContinuation() throws -> Outcome? {
+        private func awaitContinuation() async throws -> Outcome? {
             while true {
-                let line = try readLine()
+                let line = try await readLine()
                 if line.hasPrefix("+") { return nil }
                 if line.hasPrefix("* BYE") { throw Failure(reason: line) }
                 if line.hasPrefix("*") { continue }
@@ -239,44 +188,8 @@ enum IMAPLoginClient {
             }
         }
 
-        private func send(_ bytes: [UInt8]) throws {
-            var offset = 0
-            while offset < bytes.count {
-                #if canImport(Glibc)
-                let flags = Int32(MSG_NOSIGNAL)
-                #else
-                let flags: Int32 = 0
-                #endif
-                let n = bytes.withUnsafeBytes { posixSend(fd, $0.baseAddress! + offset, $0.count - offset, flags) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw Failure(reason: "send: \(String(cString: strerror(errno)))")
-                }
-                offset += n
-            }
-        }
-
-        /// One line without its CRLF. The socket's receive timeout bounds each wait, the deadline the whole login.
-        private func readLine() throws -> String {
-            while true {
-                if let end = buffer.firstIndex(of: 10) {
-                    var line = Array(buffer[..<end])
-                    buffer.removeSubrange(...end)
-                    if line.last == 13 { line.removeLast() }
-                    return String(decoding: line, as: UTF8.self)
-                }
-                guard buffer.count < Self.maximumLine else { throw Failure(reason: "reply line too long") }
-                guard ContinuousClock.now < deadline else { throw Failure(reason: "timed out") }
-                var chunk = [UInt8](repeating: 0, count: 4096)
-                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    if errno == EAGAIN || errno == EWOULDBLOCK { throw Failure(reason: "timed out") }
-                    throw Failure(reason: "recv: \(String(cString: strerror(errno)))")
-                }
-                if n == 0 { throw Failure(reason: "connection closed") }
-                buffer += chunk[..<n]
-            }
+        private func readLine() async throws -> String {
+            try await connection.readLine(maxLength: IMAPLoginClient.maximumLine)
         }
     }
 }

@@ -26,6 +26,6 @@ public final class DaemonResources: Sendable {
         let config = DirectoryConfigStore.standard(explicitDirectory: configDirectory, environment: processEnvironment)
         // Deliveries wait on fsync; with one thread per core only two could be in flight, and the
         // disk's group commit needs many concurrent syncs to pay off.
-        self.init(blockingThreads: config.integer("blocking_threads") ?? 32)
+        self.init(blockingThreads: SessionSettings.limits(from: config).blockingThreads)
     }
 }

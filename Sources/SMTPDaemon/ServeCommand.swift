@@ -4,10 +4,10 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
-import SMTPPluginAPI
-import SMTPServer
 import Logging
 import NIOCore
+import SMTPCore
+import SMTPPluginAPI
 import SMTPServer
 import ServiceLifecycle
 import UnixSignals
@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
     var user: String?
 
     @Option(help: "Seconds that sessions get to finish after SIGTERM/SIGINT before they are cut off.")
-    var shutdownGrace: Int = 30
+    var shutdownGrace: Int = Int(SMTPLimits.defaults.shutdownGrace.components.seconds)
 
     func run() async throws {
         // With --user, config and plugins are loaded as that user (only the ports are bound as
@@ -86,10 +86,12 @@ struct ServeCommand: AsyncParsableCommand {
             printError("--tls-listen needs a certificate: add the tls plugin to config/plugins")
             throw ExitCode(78)
         }
+        // Connection limits are read at start-up only: listeners keep theirs across reloads.
+        let limits = setup.environment.settings.limits
         let limiter = ConnectionLimiter(
-            maxConnections: maxConnections ?? setup.config.integer("max_connections") ?? 1000,
-            maxPerIP: maxPerIP ?? setup.config.integer("max_connections_per_ip") ?? 20,
-            stressThreshold: setup.config.integer("stress_threshold").flatMap { (0...100).contains($0) ? $0 : nil } ?? 80)
+            maxConnections: maxConnections ?? limits.maxConnections,
+            maxPerIP: maxPerIP ?? limits.maxConnectionsPerIP,
+            stressThreshold: limits.stressThreshold)
         let box = EnvironmentBox(setup.environment)
         let listenerCount = addresses.count
         let boundCount = Atomic<Int>(0)

@@ -56,7 +56,7 @@ public struct SMTPFramer: Sendable {
     private var defects = DataDefects()
     private var dataLineLength = 0
 
-    public init(maxCommandLineLength: Int = 512, maxDataLineLength: Int = 10_000) {
+    public init(maxCommandLineLength: Int = SMTPLimits.defaults.maxCommandLineLength, maxDataLineLength: Int = SMTPLimits.defaults.maxDataLineLength) {
         self.maxCommandLineLength = maxCommandLineLength
         self.maxDataLineLength = maxDataLineLength
     }

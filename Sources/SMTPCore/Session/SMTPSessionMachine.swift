@@ -35,7 +35,7 @@ public struct SMTPSessionMachine: Sendable, Hashable {
         /// `max_rcpt`.
         public var maxRecipients: Int
 
-        public init(startTLS: Bool = false, auth: Bool = false, tlsBeforeAuth: Bool = false, maxRecipients: Int = 100) {
+        public init(startTLS: Bool = false, auth: Bool = false, tlsBeforeAuth: Bool = false, maxRecipients: Int = SMTPLimits.defaults.maxRecipients) {
             self.startTLS = startTLS
             self.auth = auth
             self.tlsBeforeAuth = tlsBeforeAuth

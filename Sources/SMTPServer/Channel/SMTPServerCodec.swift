@@ -33,7 +33,7 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
     public init(limits: SMTPLimits, timeouts: ClientTimeouts? = nil, startTLSContext: NIOSSLContext? = nil) {
         self.startTLSContext = startTLSContext
         framer = SMTPFramer(maxCommandLineLength: limits.maxCommandLineLength, maxDataLineLength: limits.maxDataLineLength)
-        maxBufferedWhilePaused = max(65_536, limits.maxCommandLineLength * 4)
+        maxBufferedWhilePaused = max(limits.maxBufferedWhilePaused, limits.maxCommandLineLength * 4)
         let timeouts = timeouts ?? ClientTimeouts(limits: limits)
         self.timeouts = timeouts
         deadline = ClientDeadline(timeouts: timeouts, now: .now())

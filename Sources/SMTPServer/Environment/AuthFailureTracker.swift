@@ -1,3 +1,4 @@
+import SMTPCore
 import Synchronization
 
 /// Failed AUTH attempts per client address and per account over a sliding window, shared by all
@@ -42,10 +43,11 @@ public final class AuthFailureTracker: Sendable {
     public let window: Duration
     private let table = Mutex<[Key: Entry]>([:])
     /// Keys remembered at most; beyond it, keys with nothing recent go first.
-    private let capacity = 100_000
+    private let capacity: Int
 
-    public init(window: Duration = .seconds(600)) {
+    public init(window: Duration = SMTPLimits.defaults.authFailureWindow, capacity: Int = SMTPLimits.defaults.authTrackerCapacity) {
         self.window = window
+        self.capacity = capacity
     }
 
     /// True when `address` may not even start an attempt.

@@ -21,7 +21,7 @@ public struct SessionEnvironment: Sendable {
     ) {
         self.settings = settings
         self.hooks = HookRunner(
-            registry: hooks, timeout: settings.hookTimeout, logger: logger,
+            registry: hooks, timeout: settings.limits.pluginTimeout, logger: logger,
             services: services ?? PluginServices(hostName: settings.hostName), pluginExecutor: pluginExecutor)
         self.logger = logger
         self.tls = tls

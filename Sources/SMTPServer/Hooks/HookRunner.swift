@@ -46,9 +46,6 @@ public struct HookRunner: Sendable {
     /// Where deadlines are timed.
     public let timers: any EventLoopGroup
 
-    /// A plugin that watches its deadline answers by it; one that does not is abandoned this
-    /// much later, so the first gets to say why it gave up.
-    static let abandonGrace: Duration = .milliseconds(500)
 
     public init(
         registry: HookRegistry, timeout: Duration, logger: Logger, services: PluginServices = PluginServices(hostName: "localhost"),
@@ -78,7 +75,7 @@ public struct HookRunner: Sendable {
                 case .sync(let body):
                     result = try body(call, context)
                 case .async(let body):
-                    result = try await race(limit + Self.abandonGrace) { try await body(call, context) }
+                    result = try await race(limit + SMTPLimits.defaults.pluginAbandonGrace) { try await body(call, context) }
                 }
             } catch let error as HookTimedOut {
                 logger.error("plugin \(entry.plugin) did not answer hook \(point.rawValue) within \(error.limit)", metadata: ["conn": "\(call.connection.id)"])

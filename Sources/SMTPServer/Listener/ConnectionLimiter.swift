@@ -1,3 +1,4 @@
+import SMTPCore
 import Synchronization
 
 /// Counts open connections, in all and per client address, so that one client (or a flood) cannot
@@ -11,7 +12,7 @@ public final class ConnectionLimiter: Sendable {
     public let stressThreshold: Int
 
     /// 0 means no limit. `stressThreshold` 0 (or no `maxConnections`) never declares stress.
-    public init(maxConnections: Int, maxPerIP: Int, stressThreshold: Int = 80) {
+    public init(maxConnections: Int, maxPerIP: Int, stressThreshold: Int = SMTPLimits.defaults.stressThreshold) {
         self.maxConnections = maxConnections
         self.maxPerIP = maxPerIP
         self.stressThreshold = stressThreshold

@@ -21,7 +21,7 @@ extension SMTPSession {
         // The machine checked the sequence (EHLO, not yet authenticated, no transaction, TLS first
         // when required); the limits on failures are ours.
         // Every failed attempt got its 535; the attempt after the last one allowed is refused.
-        if authFailures >= settings.authMaxFailures {
+        if authFailures >= settings.limits.authMaxFailures {
             respond(Response(421, EnhancedStatusCode(4, 7, 0), "Too many failed authentications, closing connection", disconnect: true))
             return
         }
@@ -106,7 +106,7 @@ extension SMTPSession {
             // A delay that doubles with each failure makes guessing slow. Each failure is told
             // as a failure (535): a client such as smtplib tries three mechanisms in a row, and
             // a user with a typo must read "authentication failed", not a ban.
-            let delay = settings.authFailureDelay * (1 << min(authFailures - 1, 4))
+            let delay = settings.limits.authFailureDelay * (1 << min(authFailures - 1, 4))
             if delay > .zero { try? await Task.sleep(for: delay) }
             finishExchange(authenticated: false)
             respond(Response(535, EnhancedStatusCode(5, 7, 8), "Authentication credentials invalid"))

@@ -1,5 +1,5 @@
 // swift-tools-version: 6.1
-// Micro-benchmarks of the daemon's hot path (command parsing, reply encoding, DATA framing),
+// Micro-benchmarks of the daemon's hot path (command parsing, reply encoding, DATA framing, hook calls),
 // with allocation counts. A package of its own so that the daemon does not depend on the
 // benchmark framework. Run: cd Benchmarks && swift package benchmark
 import PackageDescription
@@ -18,6 +18,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "SMTPCore", package: "qpsmtpd"),
+                .product(name: "SMTPPluginAPI", package: "qpsmtpd"),
+                .product(name: "SMTPServer", package: "qpsmtpd"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/SMTPHotPath",

@@ -46,7 +46,8 @@ python3 -m pytest -q tests/live "$@"
 record "ok   live tests against $QPSMTPD_BIN"
 
 CURRENT="Examples/CustomPlugin"
-step "$CURRENT: build and check-config with its plugin"
+step "$CURRENT: its plugins' tests, then check-config with its plugin"
+swift test --package-path Examples/CustomPlugin
 swift build --package-path Examples/CustomPlugin
 EXAMPLE_BIN="$(swift build --package-path Examples/CustomPlugin --show-bin-path)/site-qpsmtpd"
 TMP="$(mktemp -d)"
@@ -59,7 +60,7 @@ if "$QPSMTPD_BIN" check-config --config "$TMP/config" >/dev/null 2>&1; then
     echo "qpsmtpd accepted site/reject_noreply, which only the example registers" >&2
     exit 1
 fi
-record "ok   Examples/CustomPlugin builds; its check-config accepts site/reject_noreply"
+record "ok   Examples/CustomPlugin: plugin tests pass; its check-config accepts site/reject_noreply"
 CURRENT="Benchmarks (build only)"
 step "$CURRENT: swift build --package-path Benchmarks"
 # CI only builds the micro-benchmarks (run them with: cd Benchmarks && swift package benchmark),

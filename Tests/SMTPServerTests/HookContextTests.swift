@@ -58,3 +58,16 @@ import Testing
         #expect(try await harness.run(.data) == .ok("immune"))
     }
 }
+
+/// The example in SMTPPlugin's documentation, as written there: it must compile and work.
+struct QuitFortune: SMTPPlugin {
+    init(context: PluginContext) throws {}
+    func register(into hooks: inout HookRegistry) {
+        hooks.onQuit { _ in .done(SMTPReply(221, .ok, "Bye")) }
+    }
+}
+
+@Test func theDocumentedExamplePluginWorks() async throws {
+    let harness = try PluginHarness(QuitFortune.self, "test/quit_fortune")
+    #expect(try await harness.run(.quit) == .done(SMTPReply(221, .ok, "Bye")))
+}

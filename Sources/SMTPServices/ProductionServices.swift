@@ -1,6 +1,6 @@
-import NIOCore
-import NIOPosix
-import SMTPPluginAPI
+public import NIOCore
+public import NIOPosix
+public import SMTPPluginAPI
 
 /// Builds the services the daemon hands to plugins.
 public enum ProductionServices {

@@ -1,4 +1,4 @@
-import SMTPPluginAPI
+public import SMTPPluginAPI
 import Synchronization
 
 /// A clock that moves only when the test says: `advance(by:)` wakes the sleepers whose time has come.

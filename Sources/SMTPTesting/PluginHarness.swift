@@ -1,9 +1,9 @@
-import Logging
+public import Logging
 import NIOPosix
-import SMTPCore
-import SMTPDaemon
-import SMTPPluginAPI
-import SMTPServer
+public import SMTPCore
+public import SMTPDaemon
+public import SMTPPluginAPI
+public import SMTPServer
 
 /// Calls a plugin's hooks the way a session does — loaded from a `config/plugins` line by the
 /// daemon's loader, called through the engine's hook runner, so `reject`, `reject_type`,

@@ -1,4 +1,4 @@
-import SMTPPluginAPI
+public import SMTPPluginAPI
 import Synchronization
 
 /// An outbound connector without a network: every connection reads the bytes `replies` gives it

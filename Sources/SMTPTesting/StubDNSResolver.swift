@@ -1,4 +1,4 @@
-import SMTPPluginAPI
+public import SMTPPluginAPI
 import Synchronization
 
 /// A resolver that answers what the test programmed: records per name and type, or an error.

@@ -1,4 +1,4 @@
-import SMTPPluginAPI
+public import SMTPPluginAPI
 import Synchronization
 
 /// A program runner that runs nothing: `answer` decides each result (or throws), and every

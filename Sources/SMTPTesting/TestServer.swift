@@ -1,9 +1,9 @@
-import Logging
+public import Logging
 import NIOCore
 import NIOPosix
-import SMTPDaemon
+public import SMTPDaemon
 import SMTPPluginAPI
-import SMTPServer
+public import SMTPServer
 import ServiceLifecycle
 import SMTPServices
 

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Finds frame boundaries in the bytes a client sends: command lines, and the message after `354`.
 ///

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A complete SMTP reply: a three-digit code, an optional enhanced status code and one or more text lines.
 ///

@@ -1,6 +1,6 @@
-import NIOPosix
-import SMTPPluginAPI
-import SMTPServer
+public import NIOPosix
+public import SMTPPluginAPI
+public import SMTPServer
 import SMTPServices
 
 /// What lives as long as the process: made once, handed to every (re)load. Rebuilding these at

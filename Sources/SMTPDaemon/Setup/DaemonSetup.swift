@@ -5,8 +5,8 @@ import Darwin
 #endif
 import Logging
 import NIOPosix
-import SMTPPluginAPI
-import SMTPServer
+public import SMTPPluginAPI
+public import SMTPServer
 import SMTPServices
 
 /// Everything a running daemon is made of, loaded from the config directory.

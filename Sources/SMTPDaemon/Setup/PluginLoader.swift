@@ -1,5 +1,5 @@
-import Logging
-import SMTPPluginAPI
+public import Logging
+public import SMTPPluginAPI
 
 /// A problem in the config directory, pointing at the file and line.
 public struct ConfigError: Error, CustomStringConvertible, Sendable {

@@ -1,4 +1,4 @@
-import SMTPPluginAPI
+public import SMTPPluginAPI
 import SMTPPlugins
 
 /// Plugin names as `config/plugins` writes them, mapped to the types that implement them.

@@ -3,8 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
-import SMTPPluginAPI
+public import Logging
+public import SMTPPluginAPI
 import Synchronization
 
 /// Routes log records to the `logging` hooks of plugins such as `logging/warn`; with none

@@ -1,5 +1,5 @@
 public import Logging
-public import SMTPCore
+import SMTPCore
 
 /// Where plugins register what they do. The typed `on...` methods (HookRegistry+Typed.swift)
 /// make a misspelt hook a compile error; the engine keeps the handlers per hook, in

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Logging
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// `auth/auth_checkpassword checkpw /path/checkpw true /path/true [timeout seconds]`, or config file
 /// `smtpauth-checkpassword` holding `/path/checkpw /path/true`: asks a program speaking DJB's

@@ -1,5 +1,5 @@
 import Logging
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// `auth/authdeny`: qpsmtpd's proof of concept for the generic `auth` hook. It registers there,
 /// so the core offers every mechanism, and it never accepts anyone: each attempt is logged and

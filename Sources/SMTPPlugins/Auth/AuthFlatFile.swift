@@ -1,5 +1,5 @@
 import Logging
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// `auth/auth_flat_file`: users and passwords from config file `flat_auth_pw`, one
 /// `user@domain:password` a line. The password may be clear text (as in qpsmtpd) or a crypt(3)

@@ -1,5 +1,5 @@
 import Logging
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// `auth/auth_imap host [port]`: a user is who the IMAP server (port 143 by default) lets log in
 /// with `LOGIN user password`. OK accepts, NO refuses; a server that cannot be reached, says

@@ -1,7 +1,7 @@
 import CCrypt
 import Crypto
-import Logging
-import SMTPPluginAPI
+public import Logging
+public import SMTPPluginAPI
 
 /// A password as an auth backend stores it.
 public enum StoredPassword: Sendable, Hashable, CustomStringConvertible {

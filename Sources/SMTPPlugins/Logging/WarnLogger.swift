@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// `logging/warn [loglevel]`: writes log records at or below its level (default 4, LOGWARN) to
 /// stderr as `<time> <pid> [<connection>] (<hook>) <plugin>: <message>` (`LogLine`).

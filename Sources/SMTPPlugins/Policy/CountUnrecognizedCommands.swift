@@ -1,5 +1,5 @@
 import Logging
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// `count_unrecognized_commands N`: closes the connection at the Nth unrecognized command (default 4).
 public struct CountUnrecognizedCommands: SMTPPlugin {

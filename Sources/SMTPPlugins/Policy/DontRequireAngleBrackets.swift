@@ -1,5 +1,5 @@
 import Logging
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// `dont_require_anglebrackets`: accepts `MAIL FROM:user@host` and `RCPT TO:user@host` from broken
 /// clients by adding the brackets before the path is parsed; costs the client 2 karma.

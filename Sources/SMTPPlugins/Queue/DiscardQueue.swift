@@ -1,5 +1,5 @@
 import Logging
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// `queue/discard`: FOR BENCHMARKS ONLY — THIS PLUGIN LOSES MAIL.
 ///

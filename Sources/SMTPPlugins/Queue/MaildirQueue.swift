@@ -5,7 +5,7 @@ import Darwin
 #endif
 import Logging
 import SMTPCore
-import SMTPPluginAPI
+public import SMTPPluginAPI
 import Synchronization
 
 /// `queue/maildir dir [subdir-pattern] [octal mode]`: delivers into a Maildir. Without a pattern,

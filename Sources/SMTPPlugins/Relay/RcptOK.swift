@@ -1,6 +1,6 @@
 import Logging
 import SMTPCore
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// `rcpt_ok`: the final recipient decision with qmail's rcpthosts semantics. Relay clients and
 /// whitelisted hosts or senders may send anywhere; everyone else only to our own domains

@@ -5,7 +5,7 @@ import Darwin
 #endif
 import Logging
 import SMTPCore
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// `relay`: decides at connect whether the client may relay, from `norelayclients`, the
 /// `RELAYCLIENT` environment variable, `relayclients` and `morerelayclients` (in that order of

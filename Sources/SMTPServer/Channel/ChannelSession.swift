@@ -1,9 +1,9 @@
 import Logging
-import NIOCore
+public import NIOCore
 import NIOPosix
 import NIOSSL
-import SMTPCore
-import SMTPPluginAPI
+public import SMTPCore
+public import SMTPPluginAPI
 
 /// The seam between NIO and the async session: `configure` runs on the event loop when a channel
 /// opens, `run` drives the session in a task.

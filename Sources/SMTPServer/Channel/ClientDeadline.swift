@@ -1,5 +1,5 @@
-import NIOCore
-import SMTPCore
+public import NIOCore
+public import SMTPCore
 
 /// How long a client may take, in the manner of Postfix's `smtpd_per_record_deadline` and
 /// `smtpd_min_data_rate`: the timeout bounds a whole command line rather than the gap between two

@@ -3,8 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
-import NIOPosix
+public import NIOCore
+public import NIOPosix
 import SMTPPluginAPI
 
 /// One session on standard input and output, for tcpserver, xinetd and systemd `Accept=yes`.

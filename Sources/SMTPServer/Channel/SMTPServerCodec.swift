@@ -1,8 +1,8 @@
-import NIOCore
+public import NIOCore
 import NIOPosix
-import NIOSSL
+public import NIOSSL
 import NIOTLS
-import SMTPCore
+public import SMTPCore
 
 /// Frames client bytes into `SMTPInboundPart`s and encodes replies, switching between command and
 /// message framing when the session's reply says so. It runs on the event loop; the session runs

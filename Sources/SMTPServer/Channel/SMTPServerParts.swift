@@ -1,5 +1,5 @@
-import NIOCore
-import SMTPCore
+public import NIOCore
+public import SMTPCore
 
 /// What the codec hands the session: framed input and the events that matter to SMTP.
 public enum SMTPInboundPart: Sendable {

@@ -1,5 +1,5 @@
-import NIOSSL
-import SMTPPluginAPI
+public import NIOSSL
+public import SMTPPluginAPI
 
 /// Builds the server's TLS context from what the `tls` plugin declared.
 public enum TLSContextFactory {

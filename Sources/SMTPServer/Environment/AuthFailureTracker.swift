@@ -1,4 +1,4 @@
-import SMTPCore
+public import SMTPCore
 import Synchronization
 
 /// Failed AUTH attempts per client address and per account over a sliding window, shared by all

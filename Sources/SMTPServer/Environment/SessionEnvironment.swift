@@ -1,7 +1,7 @@
-import Logging
-import NIOSSL
+public import Logging
+public import NIOSSL
 import SMTPCore
-import SMTPPluginAPI
+public import SMTPPluginAPI
 import Synchronization
 
 /// Everything sessions share: settings, the plugins' hooks, the logger. Swapped whole on reload.

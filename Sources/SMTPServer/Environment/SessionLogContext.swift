@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 /// The connection the running task serves, for log lines written through loggers that were made
 /// before the connection existed (a plugin's logger comes from load time). The daemon installs

@@ -1,5 +1,5 @@
-import SMTPCore
-import SMTPPluginAPI
+public import SMTPCore
+public import SMTPPluginAPI
 
 /// The config-derived facts a session needs, read once per (re)load instead of per command.
 public struct SessionSettings: Sendable {

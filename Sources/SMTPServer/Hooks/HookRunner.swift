@@ -1,8 +1,8 @@
-import Logging
-import NIOCore
-import NIOPosix
+public import Logging
+public import NIOCore
+public import NIOPosix
 import SMTPCore
-import SMTPPluginAPI
+public import SMTPPluginAPI
 import Synchronization
 
 /// How a hook's chain of plugins ended.

@@ -1,5 +1,5 @@
-import NIOPosix
-import SMTPPluginAPI
+public import NIOPosix
+public import SMTPPluginAPI
 
 /// Runs plugins' blocking work (fsync, file writes, waiting for a child) on NIO's thread pool,
 /// so it never stalls the event loops or the threads that run sessions.

@@ -1,4 +1,4 @@
-import NIOPosix
+public import NIOPosix
 
 /// Runs plugins' asynchronous hook work on the daemon's thread pool (`blocking_threads`, 32 by
 /// default) rather than on Swift's cooperative pool, which has one thread per core. A plugin

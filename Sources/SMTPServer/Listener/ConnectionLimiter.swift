@@ -1,4 +1,4 @@
-import SMTPCore
+public import SMTPCore
 import Synchronization
 
 /// Counts open connections, in all and per client address, so that one client (or a flood) cannot

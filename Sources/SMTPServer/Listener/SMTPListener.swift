@@ -1,9 +1,9 @@
 import Logging
-import NIOCore
-import NIOPosix
+public import NIOCore
+public import NIOPosix
 import SMTPCore
 import SMTPPluginAPI
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// A TCP listener that runs one session per connection, as a lifecycle `Service`: on graceful
 /// shutdown it stops accepting and lets open sessions finish.

@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
 import SMTPCore
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// The async driver of one SMTP conversation: reads framed parts, asks the state machine
 /// (`SMTPSessionMachine`) whether a command may run, runs the hooks it calls for, reports the

@@ -1,7 +1,7 @@
-import NIOCore
-import NIOPosix
+public import NIOCore
+public import NIOPosix
 import NIOSSL
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// Opens plugins' client connections with NIO: TCP or a UNIX socket, TLS through NIOSSL.
 public final class NIOOutboundConnector: OutboundConnector {

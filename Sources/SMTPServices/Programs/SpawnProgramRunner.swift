@@ -3,9 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
-import NIOPosix
-import SMTPPluginAPI
+public import NIOCore
+public import NIOPosix
+public import SMTPPluginAPI
 import Synchronization
 
 /// Runs programs for plugins: posix_spawn with the invocation's descriptors (see `SpawnedChild`),

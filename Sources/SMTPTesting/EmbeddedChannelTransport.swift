@@ -36,4 +36,8 @@ final class EmbeddedChannelTransport: SMTPTestTransport {
         try? await channel.close()
         await task.value
     }
+
+    func abandon() {
+        channel.close(promise: nil)
+    }
 }

@@ -23,4 +23,8 @@ final class LiveTransport: SMTPTestTransport {
         await client.close()
         await server.shutDown()
     }
+
+    func abandon() {
+        server.stop()
+    }
 }

@@ -29,6 +29,10 @@ public final class SMTPTestClient {
         self.transport = transport
     }
 
+    deinit {
+        if !closed { transport.abandon() }
+    }
+
     /// Starts a session on `setup`, its environment built from `config` (file name → lines,
     /// `plugins` among them) and `plugins`, as `TestServer` builds it. The client has not read
     /// the greeting yet.

@@ -9,4 +9,8 @@ protocol SMTPTestTransport: AnyObject {
     func read() async throws -> ByteBuffer?
     /// Closes the client's side and waits for the session to end (its disconnect hooks included).
     func close() async
+
+    /// For a client dropped without `close()`: ends the session without waiting, so no task or
+    /// listener outlives the test.
+    func abandon()
 }

@@ -32,4 +32,8 @@ final class SessionTransport: SMTPTestTransport {
         feed.clientClosed()
         await task.value
     }
+
+    func abandon() {
+        feed.clientClosed()
+    }
 }

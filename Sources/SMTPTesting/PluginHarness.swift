@@ -87,6 +87,18 @@ public final class PluginHarness {
         return result
     }
 
+    /// mail_pre with the path as the client wrote it (`.ok("<new>")` would replace it).
+    @discardableResult
+    public func mailPre(_ path: String, parameters: [ESMTPParameter] = []) async throws -> HookResult {
+        try await run(.mailPre, .path(path, parameters))
+    }
+
+    /// rcpt_pre with the path as the client wrote it.
+    @discardableResult
+    public func rcptPre(_ path: String, parameters: [ESMTPParameter] = []) async throws -> HookResult {
+        try await run(.rcptPre, .path(path, parameters))
+    }
+
     /// RCPT with `address`; an accepted recipient is added to the transaction.
     @discardableResult
     public func rcpt(to address: String, parameters: [ESMTPParameter] = []) async throws -> HookResult {
@@ -96,16 +108,56 @@ public final class PluginHarness {
         return result
     }
 
+    /// RCPT with a mailbox as given, for recipients the session's parser would refuse before any
+    /// plugin saw them (`<abuse>`, a trailing dot): a plugin's own defences can still be tested.
+    @discardableResult
+    public func rcpt(_ mailbox: Mailbox, parameters: [ESMTPParameter] = []) async throws -> HookResult {
+        let result = try await run(.rcpt, .recipient(mailbox, parameters))
+        if Self.accepts(result) { transaction.addRecipient(mailbox) }
+        return result
+    }
+
     /// Puts `message` (header, blank line, body; CRLF or LF) on the transaction, as DATA would,
     /// for the data_post and queue hooks.
-    public func setMessage(_ message: String, spoolDirectory: String = "/tmp") throws {
+    /// `memoryThreshold` 0 puts the body in a spool file, as a large message would be.
+    public func setMessage(_ message: String, spoolDirectory: String = "/tmp", memoryThreshold: Int = 1 << 20) throws {
         let bytes = Array(message.utf8)
-        let spool = SpooledMessage(spoolDirectory: spoolDirectory, memoryThreshold: 1 << 20)
+        let spool = SpooledMessage(spoolDirectory: spoolDirectory, memoryThreshold: memoryThreshold)
         try spool.append(bytes)
         let parsed = MessageHeader.parse(bytes, isComplete: true)!
         spool.bodyOffset = parsed.bodyOffset
         transaction.header = parsed.header
         transaction.body = spool
+    }
+
+    /// A command no built-in handles, as the session passes it to `unrecognized_command`.
+    @discardableResult
+    public func unrecognized(_ verb: String, _ argument: String = "") async throws -> HookResult {
+        try await run(.unrecognizedCommand, .unrecognized(verb: verb, argument: argument))
+    }
+
+    /// An AUTH attempt as the session makes it: the mechanism's own hook, then the generic
+    /// `auth` hook if that declined.
+    @discardableResult
+    public func auth(
+        _ mechanism: AuthMechanism, user: String, password: String? = nil, digest: String? = nil, challenge: String? = nil
+    ) async throws -> HookResult {
+        try await auth(AuthAttempt(mechanism: mechanism, user: user, password: password, digest: digest, challenge: challenge))
+    }
+
+    @discardableResult
+    public func auth(_ attempt: AuthAttempt) async throws -> HookResult {
+        let result = try await run(attempt.mechanism.hookPoint, .auth(attempt))
+        if case .declined = result { return try await run(.auth, .auth(attempt)) }
+        return result
+    }
+
+    /// What the loaded plugins registered: handlers per hook, log handlers.
+    public var registry: HookRegistry { hooks.registry }
+
+    /// The hooks the loaded plugins registered (`auth_plain`, `rcpt`, ...).
+    public var registeredHooks: Set<HookPoint> {
+        Set(HookPoint.allCases.filter { registry.has($0) })
     }
 
     @discardableResult

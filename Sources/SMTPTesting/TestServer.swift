@@ -5,7 +5,6 @@ public import SMTPDaemon
 import SMTPPluginAPI
 public import SMTPServer
 import ServiceLifecycle
-import SMTPServices
 
 /// A real listener on 127.0.0.1 with an ephemeral port, configured from in-memory files, for
 /// testing the session and plugins through real sockets:
@@ -34,17 +33,8 @@ public final class TestServer: Sendable {
         maxConnections: Int = 0, maxPerIP: Int = 0, logLevel: Logger.Level = .critical,
         shutdownGrace: Duration = .seconds(30)
     ) async throws -> TestServer {
-        var files = files
-        if files["spool_dir"] == nil { files["spool_dir"] = [TemporaryDirectory.make(prefix: "spool")] }
-        let config = InMemoryConfigStore(files)
-        var logger = Logger(label: "qpsmtpd-test")
-        logger.logLevel = logLevel
-        let settings = SessionSettings(config: config, defaultHostName: "mx.test.example", defaultSpoolDirectory: files["spool_dir"]![0])
-        let pool = TestThreads.pool
-        let services = ProductionServices.pluginServices(hostName: settings.hostName, blocking: ThreadPoolBlockingRunner(pool: pool))
-        let (hooks, errors) = PluginLoader(registry: registry, config: config, services: services, logger: logger).load()
-        if let first = errors.first { throw first }
-        let environment = SessionEnvironment(settings: settings, hooks: hooks, logger: logger, services: services, pluginExecutor: ThreadPoolTaskExecutor(pool))
+        let environment = try TestEnvironment.make(config: files, plugins: registry, logLevel: logLevel)
+        let logger = environment.logger
         let limiter = ConnectionLimiter(maxConnections: maxConnections, maxPerIP: maxPerIP)
         let (bound, continuation) = AsyncStream.makeStream(of: Int.self)
         let listener = SMTPListener(host: "127.0.0.1", port: 0, limiter: limiter, environment: { environment }) { address in

@@ -1,6 +1,7 @@
 import Foundation
 import SMTPPluginAPI
 import SMTPServices
+import SMTPTesting
 import Synchronization
 import Testing
 
@@ -10,10 +11,10 @@ import Testing
 @Suite struct AuthCheckpasswordTests {
     static let checkpw = AuthFixture.fixture("checkpassword.sh")
 
-    func plugin(_ words: [String]? = nil, config: [String: [String]] = [:], programs: (any ProgramRunner)? = nil) throws -> AuthCheckpassword {
-        var context = Fixture.context("auth/auth_checkpassword", words ?? ["checkpw", Self.checkpw, "true", "/bin/true"], config: config)
-        if let programs { context.services.programs = programs }
-        return try AuthCheckpassword(context: context)
+    func plugin(_ words: [String]? = nil, config: [String: [String]] = [:], programs: (any ProgramRunner)? = nil) throws -> PluginHarness {
+        let words = words ?? ["checkpw", Self.checkpw, "true", "/bin/true"]
+        return try PluginHarness(
+            (["auth/auth_checkpassword"] + words).joined(separator: " "), config: config, services: AuthFixture.services(programs: programs))
     }
 
     @Test(arguments: [AuthMechanism.plain, .login])
@@ -77,17 +78,19 @@ import Testing
     }
 
     @Test func configFileNamesThePrograms() async throws {
-        let plugin = try plugin([], config: ["smtpauth-checkpassword": ["\(Self.checkpw) /bin/true"]])
-        #expect(plugin.programs == .init(checkpw: Self.checkpw, truePath: "/bin/true"))
+        let config = ["smtpauth-checkpassword": ["\(Self.checkpw) /bin/true"]]
+        // What it read is the instance's own business; the harness cannot show it.
+        let instance = try AuthCheckpassword(context: Fixture.context("auth/auth_checkpassword", [], config: config))
+        #expect(instance.programs == .init(checkpw: Self.checkpw, truePath: "/bin/true"))
+        let plugin = try plugin([], config: config)
         #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(.plain, "test@example.com", password: "s3cret pass")) == .ok("auth_checkpassword"))
     }
 
     @Test func withoutAProgramNothingIsRegistered() throws {
-        #expect(!Fixture.registry(try plugin([])).has(.authPlain))
-        #expect(!Fixture.registry(try plugin(["checkpw", "/nonexistent/checkpw", "true", "/bin/true"])).has(.authPlain))
-        let registry = Fixture.registry(try plugin())
-        #expect(Set(HookPoint.allCases.filter { registry.has($0) }) == [.authPlain, .authLogin])
-        #expect(throws: PluginArgumentError.self) { try plugin(["checkpw", Self.checkpw, "true", "/bin/true", "timeout", "0"]) }
+        #expect(try plugin([]).registeredHooks.isEmpty)
+        #expect(try plugin(["checkpw", "/nonexistent/checkpw", "true", "/bin/true"]).registeredHooks.isEmpty)
+        #expect(try plugin().registeredHooks == [.authPlain, .authLogin])
+        #expect(throws: PluginHarness.LoadError.self) { try plugin(["checkpw", Self.checkpw, "true", "/bin/true", "timeout", "0"]) }
     }
 }
 

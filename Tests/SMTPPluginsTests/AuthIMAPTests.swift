@@ -23,17 +23,16 @@ import Testing
     }
 
     @Test func arguments() throws {
-        #expect(throws: PluginArgumentError.self) { try AuthIMAP(context: Fixture.context("auth/auth_imap")) }
-        #expect(throws: PluginArgumentError.self) { try AuthIMAP(context: Fixture.context("auth/auth_imap", ["localhost", "http"])) }
-        let plugin = try AuthIMAP(context: Fixture.context("auth/auth_imap", ["imap.example"]))
-        #expect(plugin.port == 143)
-        let registry = Fixture.registry(plugin)
-        #expect(Set(HookPoint.allCases.filter { registry.has($0) }) == [.authPlain, .authLogin])
+        #expect(throws: PluginHarness.LoadError.self) { try PluginHarness("auth/auth_imap") }
+        #expect(throws: PluginHarness.LoadError.self) { try PluginHarness("auth/auth_imap localhost http") }
+        // The default port is the instance's own business; the harness cannot show it.
+        #expect(try AuthIMAP(context: Fixture.context("auth/auth_imap", ["imap.example"])).port == 143)
+        #expect(try PluginHarness("auth/auth_imap imap.example").registeredHooks == [.authPlain, .authLogin])
     }
 
     @Test func refusesCRLFAndNULWithoutAsking() async throws {
         // Port 9 on loopback: nobody listens, so reaching the network would answer DENYSOFT.
-        let plugin = try AuthIMAP(context: Fixture.context("auth/auth_imap", ["127.0.0.1", "9"]))
+        let plugin = try PluginHarness("auth/auth_imap 127.0.0.1 9", services: AuthFixture.services())
         for password in ["a\r\nb1 LOGOUT", "a\nb", "a\0b"] {
             #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(.plain, "u@example.com", password: password)) == .deny("auth_imap"))
         }
@@ -42,7 +41,7 @@ import Testing
 
     @Test func unreachableServerIsATemporaryFailure() async throws {
         let port = try Self.closedPort()
-        let plugin = try AuthIMAP(context: Fixture.context("auth/auth_imap", ["127.0.0.1", String(port)]))
+        let plugin = try PluginHarness("auth/auth_imap 127.0.0.1 \(port)", services: AuthFixture.services())
         #expect(
             try await AuthFixture.answer(plugin, AuthFixture.attempt(.login, "u@example.com", password: "x"))
                 == .denySoft("auth_imap - authentication server unavailable"))
@@ -73,9 +72,7 @@ import Testing
             if line == "pässwö" { return "a1 OK welcome\r\n" }
             return ""
         }
-        var context = Fixture.context("auth/auth_imap", ["imap.example", "1143"])
-        context.services.connector = imap
-        let plugin = try AuthIMAP(context: context)
+        let plugin = try PluginHarness("auth/auth_imap imap.example 1143", services: AuthFixture.services(connector: imap))
         #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(.plain, "u@example.com", password: "pässwö")) == .ok("auth_imap"))
         let connection = try #require(imap.connections.first)
         #expect(connection.endpoint == .tcp(host: "imap.example", port: 1143))
@@ -97,7 +94,7 @@ import Testing
         defer { _ = try? Self.run(script, ["stop", dir.path + "/dovecot"], in: dir.path) }
         let port = try #require(Int(started.output.trimmingCharacters(in: .whitespacesAndNewlines)))
 
-        let plugin = try AuthIMAP(context: Fixture.context("auth/auth_imap", ["127.0.0.1", String(port)]))
+        let plugin = try PluginHarness("auth/auth_imap 127.0.0.1 \(port)", services: AuthFixture.services())
         for mechanism in [AuthMechanism.plain, .login] {
             #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(mechanism, "imapuser@example.com", password: "imap secret")) == .ok("auth_imap"))
             #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(mechanism, "imapuser@example.com", password: "imap Secret")) == .deny("auth_imap"))

@@ -1,5 +1,7 @@
 import Foundation
 import SMTPPluginAPI
+import SMTPServices
+import SMTPTesting
 import Synchronization
 import Testing
 
@@ -16,14 +18,20 @@ final class CountingBlockingRunner: BlockingWorkRunner {
 }
 
 enum AuthFixture {
-    static func attempt(_ mechanism: AuthMechanism, _ user: String, password: String? = nil, digest: String? = nil, challenge: String? = nil) -> HookPayload {
-        .auth(AuthAttempt(mechanism: mechanism, user: user, password: password, digest: digest, challenge: challenge))
+    static func attempt(_ mechanism: AuthMechanism, _ user: String, password: String? = nil, digest: String? = nil, challenge: String? = nil) -> AuthAttempt {
+        AuthAttempt(mechanism: mechanism, user: user, password: password, digest: digest, challenge: challenge)
     }
 
-    /// Runs the handler the plugin registered for `mechanism`'s own hook.
-    static func answer(_ plugin: some SMTPPlugin, _ payload: HookPayload) async throws -> HookResult {
-        guard case .auth(let attempt) = payload else { throw CancellationError() }
-        return try await Fixture.call(Fixture.registry(plugin), attempt.mechanism.hookPoint, Fixture.connection(), nil, payload)
+    /// The attempt as the session makes it: the mechanism's hook, then the generic one.
+    static func answer(_ harness: PluginHarness, _ attempt: AuthAttempt) async throws -> HookResult {
+        try await harness.auth(attempt)
+    }
+
+    /// Real sockets and processes, as the daemon's: the auth tests talk to Dovecot and run checkpassword.
+    static func services(
+        blocking: any BlockingWorkRunner = InlineBlockingWorkRunner(), connector: (any OutboundConnector)? = nil, programs: (any ProgramRunner)? = nil
+    ) -> PluginServices {
+        PluginServices(blocking: blocking, hostName: "mx.test.example", connector: connector ?? NIOOutboundConnector(), programs: programs ?? SpawnProgramRunner())
     }
 
     /// `Tests/Fixtures/<name>`.
@@ -62,10 +70,8 @@ enum AuthFixture {
         ]
     ]
 
-    func plugin(blocking: any BlockingWorkRunner = InlineBlockingWorkRunner()) throws -> AuthFlatFile {
-        var context = Fixture.context("auth/auth_flat_file", config: config)
-        context.services.blocking = blocking
-        return try AuthFlatFile(context: context)
+    func plugin(blocking: any BlockingWorkRunner = InlineBlockingWorkRunner()) throws -> PluginHarness {
+        try PluginHarness("auth/auth_flat_file", config: config, services: AuthFixture.services(blocking: blocking))
     }
 
     @Test(arguments: [AuthMechanism.plain, .login])
@@ -125,8 +131,7 @@ enum AuthFixture {
     }
 
     @Test func cramMD5() async throws {
-        let plugin = try AuthFlatFile(
-            context: Fixture.context("auth/auth_flat_file", config: ["flat_auth_pw": ["tim@example.com:\(Self.rfcPassword)"]]))
+        let plugin = try PluginHarness("auth/auth_flat_file", config: ["flat_auth_pw": ["tim@example.com:\(Self.rfcPassword)"]])
         #expect(
             try await AuthFixture.answer(
                 plugin, AuthFixture.attempt(.cramMD5, "tim@example.com", digest: Self.rfcDigest, challenge: Self.rfcChallenge))
@@ -170,17 +175,14 @@ enum AuthFixture {
     }
 
     @Test func unusableHashIsATemporaryFailure() async throws {
-        let plugin = try AuthFlatFile(
-            context: Fixture.context("auth/auth_flat_file", config: ["flat_auth_pw": ["broken@example.com:{CRYPT}$99$salt$hash"]]))
+        let plugin = try PluginHarness("auth/auth_flat_file", config: ["flat_auth_pw": ["broken@example.com:{CRYPT}$99$salt$hash"]])
         #expect(
             try await AuthFixture.answer(plugin, AuthFixture.attempt(.plain, "broken@example.com", password: "x"))
                 == .denySoft("auth_flat_file - cannot check the password now"))
     }
 
     @Test func registersTheThreeMechanisms() throws {
-        let registry = Fixture.registry(try plugin())
-        #expect(Set(HookPoint.allCases.filter { registry.has($0) }) == [.authPlain, .authLogin, .authCramMD5])
-        #expect(!registry.has(.auth))
+        #expect(try plugin().registeredHooks == [.authPlain, .authLogin, .authCramMD5])
     }
 }
 
@@ -222,12 +224,10 @@ enum AuthFixture {
 
 @Suite struct AuthDenyTests {
     @Test func alwaysDeclinesAtTheGenericHook() async throws {
-        let plugin = try AuthDeny(context: Fixture.context("auth/authdeny"))
-        let registry = Fixture.registry(plugin)
-        #expect(Set(HookPoint.allCases.filter { registry.has($0) }) == [.auth])
+        let plugin = try PluginHarness("auth/authdeny")
+        #expect(plugin.registeredHooks == [.auth])
         for mechanism in AuthMechanism.allCases {
-            let payload = AuthFixture.attempt(mechanism, "u@example.com", password: "p", digest: "d", challenge: "c")
-            #expect(try await Fixture.call(registry, .auth, Fixture.connection(), nil, payload) == .declined)
+            #expect(try await AuthFixture.answer(plugin, AuthFixture.attempt(mechanism, "u@example.com", password: "p", digest: "d", challenge: "c")) == .declined)
         }
     }
 }

@@ -1,26 +1,20 @@
-import SMTPCore
 import SMTPPluginAPI
+import SMTPTesting
 import Testing
 
 @testable import SMTPPlugins
 
 @Suite struct DiscardQueueTests {
     @Test func acceptsWithoutStoring() async throws {
-        let plugin = try DiscardQueue(context: Fixture.context("queue/discard"))
-        let transaction = Transaction(id: "t")
-        transaction.sender = .mailbox(Fixture.mailbox("sender@example.org"))
-        transaction.recipients = [Fixture.mailbox("rcpt@example.net")]
-        let (header, body) = try Fixture.message("Subject: x\r\n\r\nbody\r\n")
-        transaction.header = header
-        transaction.body = body
-        let result = try await Fixture.call(Fixture.registry(plugin), .queue, Fixture.connection(), transaction)
-        #expect(result == .ok("Queued! (discarded)"))
+        let harness = try PluginHarness("queue/discard")
+        try await harness.mail(from: "sender@example.org")
+        try await harness.rcpt(to: "rcpt@example.net")
+        try harness.setMessage("Subject: x\r\n\r\nbody\r\n")
+        #expect(try await harness.queue() == .ok("Queued! (discarded)"))
     }
 
     @Test func refusesArguments() {
-        #expect(throws: PluginArgumentError.self) {
-            try DiscardQueue(context: Fixture.context("queue/discard", ["/var/mail"]))
-        }
+        #expect(throws: PluginHarness.LoadError.self) { try PluginHarness("queue/discard /var/mail") }
     }
 
     @Test func isBuiltIn() {

@@ -1,23 +1,22 @@
 import Foundation
 import SMTPCore
 import SMTPPluginAPI
+import SMTPTesting
 import Testing
 
 @testable import SMTPPlugins
 
 @Suite struct MaildirQueueTests {
+    /// Runs one transaction through `queue/maildir WORDS`; addresses as a client writes them.
     private func queue(
-        _ words: [String], message: String, sender: ReversePath = .mailbox(Fixture.mailbox("sender@example.org")),
+        _ words: [String], message: String, sender: String = "sender@example.org",
         recipients: [String] = ["rcpt@example.net", "other@example.net"], memoryThreshold: Int = 1 << 20
     ) async throws -> HookResult {
-        let plugin = try MaildirQueue(context: Fixture.context("queue/maildir", words))
-        let transaction = Transaction(id: "t")
-        transaction.sender = sender
-        transaction.recipients = recipients.map(Fixture.mailbox)
-        let (header, body) = try Fixture.message(message, memoryThreshold: memoryThreshold)
-        transaction.header = header
-        transaction.body = body
-        return try await Fixture.call(Fixture.registry(plugin), .queue, Fixture.connection(), transaction)
+        let harness = try PluginHarness((["queue/maildir"] + words).joined(separator: " "))
+        try await harness.mail(from: sender)
+        for recipient in recipients { try await harness.rcpt(to: recipient) }
+        try harness.setMessage(message, memoryThreshold: memoryThreshold)
+        return try await harness.queue()
     }
 
     /// The one delivered file of the Maildir at `sub`, after checking tmp/ is empty.
@@ -55,13 +54,13 @@ import Testing
 
     @Test func headerOnlyMessageAndNullSender() async throws {
         let dir = try TemporaryDirectory()
-        _ = try await queue([dir.path], message: "Subject: x\r\n", sender: .null)
+        _ = try await queue([dir.path], message: "Subject: x\r\n", sender: "<>")
         #expect(try delivered(dir, ".") == "Return-Path: <>\nDelivered-To: rcpt@example.net\nDelivered-To: other@example.net\nSubject: x\n\n")
     }
 
     @Test func deliveredToKeepsTheQuotingOfAQuotedLocalPart() async throws {
         let dir = try TemporaryDirectory()
-        _ = try await queue([dir.path], message: "Subject: x\r\n", recipients: ["a..b@example.net", "plain@example.net"])
+        _ = try await queue([dir.path], message: "Subject: x\r\n", recipients: [#""a..b"@example.net"#, "plain@example.net"])
         #expect(try delivered(dir, ".").hasPrefix("Return-Path: <sender@example.org>\nDelivered-To: \"a..b\"@example.net\nDelivered-To: plain@example.net\n"))
     }
 
@@ -69,7 +68,7 @@ import Testing
         let dir = try TemporaryDirectory()
         let result = try await queue(
             [dir.path, "%d/%l", "750"], message: "Subject: x\r\n\r\nbody\r\n",
-            recipients: ["a@example.net", "b/../c@example.net", "..@example.org"])
+            recipients: ["a@example.net", #""b/../c"@example.net"#, #"".."@example.org"#])
         #expect(result == .ok("Queued!"))
         #expect(try delivered(dir, "example.net/a") == "Return-Path: <sender@example.org>\nDelivered-To: a@example.net\nSubject: x\n\nbody\n")
         #expect(try delivered(dir, "example.net/b_.._c").contains("Delivered-To: \"b/../c\"@example.net\n"))

@@ -1,53 +1,53 @@
-import SMTPCore
 import SMTPPluginAPI
+import SMTPTesting
 import Testing
 
-@testable import SMTPPlugins
-
 @Suite struct CountUnrecognizedCommandsTests {
-    private func results(_ words: [String], commands: Int) async throws -> ([HookResult], Connection) {
-        let registry = Fixture.registry(try CountUnrecognizedCommands(context: Fixture.context("count_unrecognized_commands", words)))
-        let connection = Fixture.connection()
+    private func results(_ line: String, commands: Int) async throws -> ([HookResult], PluginHarness) {
+        let harness = try PluginHarness(line)
         var out: [HookResult] = []
-        for _ in 0..<commands {
-            out.append(try await Fixture.call(registry, .unrecognizedCommand, connection, nil, .unrecognized(verb: "foo", argument: "")))
-        }
-        return (out, connection)
+        for _ in 0..<commands { out.append(try await harness.unrecognized("foo")) }
+        return (out, harness)
     }
 
     @Test func disconnectsAtTheLimit() async throws {
-        let (results, connection) = try await results(["3"], commands: 3)
+        let (results, harness) = try await results("count_unrecognized_commands 3", commands: 3)
         #expect(results[0] == .declined)
         #expect(results[1] == .declined)
         #expect(results[2] == .denyDisconnect("Closing connection, 3 unrecognized commands. Perhaps you should read RFC 2821?"))
-        #expect(connection[note: .unrecognizedCommandCount] == 3)
+        #expect(harness.connection[note: .unrecognizedCommandCount] == 3)
     }
 
     @Test func defaultsToFour() async throws {
-        let (results, _) = try await results([], commands: 4)
+        let (results, _) = try await results("count_unrecognized_commands", commands: 4)
         #expect(results.prefix(3).allSatisfy { $0 == .declined })
         #expect(results[3] == .denyDisconnect("Closing connection, 4 unrecognized commands. Perhaps you should read RFC 2821?"))
     }
 
     @Test func continuesAnExistingCount() async throws {
-        let registry = Fixture.registry(try CountUnrecognizedCommands(context: Fixture.context("count_unrecognized_commands", ["2"])))
-        let connection = Fixture.connection()
-        connection[note: .unrecognizedCommandCount] = 5
-        let result = try await Fixture.call(registry, .unrecognizedCommand, connection, nil, .unrecognized(verb: "x", argument: ""))
-        #expect(result == .denyDisconnect("Closing connection, 6 unrecognized commands. Perhaps you should read RFC 2821?"))
+        let harness = try PluginHarness("count_unrecognized_commands 2")
+        harness.connection[note: .unrecognizedCommandCount] = 5
+        #expect(try await harness.unrecognized("x") == .denyDisconnect("Closing connection, 6 unrecognized commands. Perhaps you should read RFC 2821?"))
     }
 
     @Test(arguments: ["0", "-1", "four"])
     func rejectsBadLimits(word: String) {
-        #expect(throws: PluginArgumentError.self) {
-            try CountUnrecognizedCommands(context: Fixture.context("count_unrecognized_commands", [word]))
+        #expect(throws: PluginHarness.LoadError.self) { try PluginHarness("count_unrecognized_commands \(word)") }
+    }
+
+    /// In a session the fourth unknown command ends the connection.
+    @Test(arguments: SMTPTestSetup.allCases)
+    func inASession(setup: SMTPTestSetup) async throws {
+        try await SMTPTestClient.with(setup, config: ["plugins": ["count_unrecognized_commands 2"]]) { client in
+            try await client.greeting()
+            try await client.command("FOO").expect(500)
+            try await client.command("BAR").expect(521)
+            #expect(try await client.isClosed())
         }
     }
 }
 
 @Suite struct DontRequireAngleBracketsTests {
-    private let registry = Fixture.registry(try! DontRequireAngleBrackets(context: Fixture.context("dont_require_anglebrackets")))
-
     @Test(arguments: [
         (HookPoint.mailPre, "user@example.org", HookResult.ok("<user@example.org>")),
         (.mailPre, "", .ok("<>")),
@@ -58,15 +58,31 @@ import Testing
         (.rcptPre, "<user@example.org>", .declined),
     ])
     func wrapsBarePaths(point: HookPoint, path: String, expected: HookResult) async throws {
-        let result = try await Fixture.call(registry, point, Fixture.connection(), Transaction(id: "t"), .path(path, []))
+        let harness = try PluginHarness("dont_require_anglebrackets")
+        let result = point == .mailPre ? try await harness.mailPre(path) : try await harness.rcptPre(path)
         #expect(result == expected)
     }
 
     @Test func costsKarma() async throws {
-        let connection = Fixture.connection()
-        _ = try await Fixture.call(registry, .mailPre, connection, Transaction(id: "t"), .path("a@b.example", []))
-        _ = try await Fixture.call(registry, .rcptPre, connection, Transaction(id: "t"), .path("<c@d.example>", []))
-        _ = try await Fixture.call(registry, .rcptPre, connection, Transaction(id: "t"), .path("c@d.example", []))
-        #expect(connection[note: .karma] == -4)
+        let harness = try PluginHarness("dont_require_anglebrackets")
+        try await harness.mailPre("a@b.example")
+        try await harness.rcptPre("<c@d.example>")
+        try await harness.rcptPre("c@d.example")
+        #expect(harness.connection[note: .karma] == -4)
+    }
+
+    /// A client that leaves the brackets off gets through a whole session.
+    @Test(arguments: SMTPTestSetup.allCases)
+    func inASession(setup: SMTPTestSetup) async throws {
+        let queue = CapturedMail()
+        let config = ["rcpthosts": ["test.example"], "plugins": ["dont_require_anglebrackets", "rcpt_ok", queue.pluginLine]]
+        try await SMTPTestClient.with(setup, config: config) { client in
+            try await client.greeting()
+            try await client.helo()
+            try await client.command("MAIL FROM:s@x.example").expect(250)
+            try await client.command("RCPT TO:a@test.example").expect(250)
+            try await client.data("Subject: x\n\nhi\n").expect(250)
+        }
+        #expect(queue.messages.first?.sender == "s@x.example")
     }
 }

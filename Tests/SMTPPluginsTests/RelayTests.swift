@@ -1,5 +1,6 @@
 import SMTPCore
 import SMTPPluginAPI
+import SMTPTesting
 import Testing
 
 @testable import SMTPPlugins
@@ -74,83 +75,95 @@ private let addressVectors: [(String, [UInt8])] = [
     }
 }
 
-@Suite struct RelayTests {
-    private func relay(
-        _ words: [String] = [], config: [String: [String]] = [:], environment: [String: String] = [:]
-    ) throws -> Relay {
-        try Relay(context: Fixture.context("relay", words, config: config)) { environment[$0] }
+/// `relay` with the process environment replaced by `RelayWithEnvironment.environment`, so the
+/// harness can load it from a plugin line like the real one.
+struct RelayWithEnvironment: SMTPPlugin {
+    @TaskLocal static var environment: [String: String] = [:]
+    let relay: Relay
+
+    init(context: PluginContext) throws {
+        let environment = Self.environment
+        relay = try Relay(context: context) { environment[$0] }
     }
 
-    private func relays(_ relay: Relay, _ ip: String) async throws -> Bool {
-        let connection = Fixture.connection(ip)
-        let result = try await Fixture.call(Fixture.registry(relay), .connect, connection)
-        #expect(result == .declined)
-        return connection.isRelayClient
+    func register(into hooks: inout HookRegistry) { relay.register(into: &hooks) }
+}
+
+@Suite struct RelayTests {
+    private func harness(
+        _ arguments: String = "", config: [String: [String]] = [:], environment: [String: String] = [:], ip: String = "192.0.2.10"
+    ) throws -> PluginHarness {
+        try RelayWithEnvironment.$environment.withValue(environment) {
+            try PluginHarness(RelayWithEnvironment.self, "relay " + arguments, config: config, remoteIP: ip)
+        }
+    }
+
+    /// Runs the connect hook for a client at `ip`; true if it may relay.
+    private func relays(config: [String: [String]] = [:], environment: [String: String] = [:], _ ip: String) async throws -> Bool {
+        let relay = try harness(config: config, environment: environment, ip: ip)
+        #expect(try await relay.connect() == .declined)
+        return relay.connection.isRelayClient
     }
 
     @Test func relayclientsByCIDRPrefixAndAddress() async throws {
-        let plugin = try relay(config: ["relayclients": ["10.0.0.0/8", "192.168.", "2001:db8::/32", "2001:db9:1:", "203.0.113.7"]])
-        #expect(try await relays(plugin, "10.1.2.3"))
-        #expect(try await relays(plugin, "192.168.7.7"))
-        #expect(try await relays(plugin, "2001:db8::25"))
-        #expect(try await relays(plugin, "2001:db9:1:2::1"))
-        #expect(try await relays(plugin, "203.0.113.7"))
-        #expect(try await relays(plugin, "::ffff:10.9.9.9"))
-        #expect(try await !relays(plugin, "203.0.113.8"))
-        #expect(try await !relays(plugin, "2001:db9:2::1"))
-        #expect(try await !relays(plugin, "127.0.0.1"))
+        let config = ["relayclients": ["10.0.0.0/8", "192.168.", "2001:db8::/32", "2001:db9:1:", "203.0.113.7"]]
+        #expect(try await relays(config: config, "10.1.2.3"))
+        #expect(try await relays(config: config, "192.168.7.7"))
+        #expect(try await relays(config: config, "2001:db8::25"))
+        #expect(try await relays(config: config, "2001:db9:1:2::1"))
+        #expect(try await relays(config: config, "203.0.113.7"))
+        #expect(try await relays(config: config, "::ffff:10.9.9.9"))
+        #expect(try await !relays(config: config, "203.0.113.8"))
+        #expect(try await !relays(config: config, "2001:db9:2::1"))
+        #expect(try await !relays(config: config, "127.0.0.1"))
     }
 
     @Test func morerelayclientsIsAPlainList() async throws {
-        let plugin = try relay(config: ["morerelayclients": ["198.51.100.", "198.18.0.1"]])
-        #expect(try await relays(plugin, "198.51.100.9"))
-        #expect(try await relays(plugin, "198.18.0.1"))
-        #expect(try await !relays(plugin, "198.18.0.2"))
+        let config = ["morerelayclients": ["198.51.100.", "198.18.0.1"]]
+        #expect(try await relays(config: config, "198.51.100.9"))
+        #expect(try await relays(config: config, "198.18.0.1"))
+        #expect(try await !relays(config: config, "198.18.0.2"))
     }
 
     @Test func ipv6LoopbackAlwaysRelays() async throws {
-        let plugin = try relay()
-        #expect(try await relays(plugin, "::1"))
-        #expect(try await relays(plugin, "0:0:0:0:0:0:0:1"))
-        #expect(try await !relays(plugin, "127.0.0.1"))
+        #expect(try await relays("::1"))
+        #expect(try await relays("0:0:0:0:0:0:0:1"))
+        #expect(try await !relays("127.0.0.1"))
     }
 
     @Test func relayclientEnvironment() async throws {
-        #expect(try await relays(relay(environment: ["RELAYCLIENT": ""]), "198.51.100.1"))
-        #expect(try await !relays(relay(environment: ["OTHER": "1"]), "198.51.100.1"))
+        #expect(try await relays(environment: ["RELAYCLIENT": ""], "198.51.100.1"))
+        #expect(try await !relays(environment: ["OTHER": "1"], "198.51.100.1"))
     }
 
     @Test func norelayclientsOverridesEverything() async throws {
-        let plugin = try relay(
-            config: ["relayclients": ["10.0.0.0/8"], "norelayclients": ["10.0.0.5", "10.1."]],
-            environment: ["RELAYCLIENT": "1"])
-        #expect(try await !relays(plugin, "10.0.0.5"))
-        #expect(try await !relays(plugin, "10.1.0.9"))
-        #expect(try await relays(plugin, "10.2.0.9"))
-        #expect(try await relays(plugin, "198.51.100.1"))  // RELAYCLIENT, not in norelayclients
+        let config = ["relayclients": ["10.0.0.0/8"], "norelayclients": ["10.0.0.5", "10.1."]]
+        let environment = ["RELAYCLIENT": "1"]
+        #expect(try await !relays(config: config, environment: environment, "10.0.0.5"))
+        #expect(try await !relays(config: config, environment: environment, "10.1.0.9"))
+        #expect(try await relays(config: config, environment: environment, "10.2.0.9"))
+        #expect(try await relays(config: config, environment: environment, "198.51.100.1"))  // RELAYCLIENT, not in norelayclients
     }
 
     @Test func norelayclientsClearsAnEarlierFlag() async throws {
-        let plugin = try relay(config: ["norelayclients": ["192.0.2.10"]])
-        let connection = Fixture.connection("192.0.2.10")
-        connection.isRelayClient = true
-        _ = try await Fixture.call(Fixture.registry(plugin), .connect, connection)
-        #expect(!connection.isRelayClient)
+        let relay = try harness(config: ["norelayclients": ["192.0.2.10"]], ip: "192.0.2.10")
+        relay.connection.isRelayClient = true
+        try await relay.connect()
+        #expect(!relay.connection.isRelayClient)
     }
 
     @Test func onlyAnswersRecipients() async throws {
-        let registry = Fixture.registry(try relay(["only", "1"], config: ["relayclients": ["10."]]))
-        let payload = HookPayload.recipient(Fixture.mailbox("a@elsewhere.example"), [])
-        let inside = Fixture.connection("10.0.0.1")
-        let outside = Fixture.connection("192.0.2.99")
-        for connection in [inside, outside] { _ = try await Fixture.call(registry, .connect, connection) }
-        #expect(try await Fixture.call(registry, .rcpt, inside, Transaction(id: "t"), payload) == .ok())
-        #expect(try await Fixture.call(registry, .rcpt, outside, Transaction(id: "t"), payload) == .deny("relaying denied"))
+        let config = ["relayclients": ["10."]]
+        let inside = try harness("only 1", config: config, ip: "10.0.0.1")
+        let outside = try harness("only 1", config: config, ip: "192.0.2.99")
+        for relay in [inside, outside] { try await relay.connect() }
+        #expect(try await inside.rcpt(to: "a@elsewhere.example") == .ok())
+        #expect(try await outside.rcpt(to: "a@elsewhere.example") == .deny("relaying denied"))
     }
 
     @Test func withoutOnlyNoRecipientHook() throws {
-        #expect(!Fixture.registry(try relay()).has(.rcpt))
-        #expect(!Fixture.registry(try relay(["only", "0"])).has(.rcpt))
-        #expect(throws: PluginArgumentError.self) { try relay(["only", "yes"]) }
+        #expect(try harness().registeredHooks == [.connect])
+        #expect(try harness("only 0").registeredHooks == [.connect])
+        #expect(throws: PluginHarness.LoadError.self) { try harness("only yes") }
     }
 }

@@ -24,37 +24,9 @@ enum Fixture {
             services: PluginServices(hostName: hostName, connector: NIOOutboundConnector(), programs: SpawnProgramRunner()))
     }
 
-    static func registry(_ plugin: some SMTPPlugin) -> HookRegistry {
-        var registry = HookRegistry()
-        plugin.register(into: &registry)
-        return registry
-    }
-
-    static func connection(_ ip: String = "192.0.2.10") -> Connection {
-        Connection(id: "c1", remoteIP: ip, remotePort: 40000, localIP: "192.0.2.1", localPort: 25)
-    }
-
     static func mailbox(_ address: String) -> Mailbox {
         guard let at = address.lastIndex(of: "@") else { return Mailbox(localPart: address, domain: "") }
         return Mailbox(localPart: String(address[..<at]), domain: String(address[address.index(after: at)...]))
-    }
-
-    /// Calls the first handler registered at `point`.
-    static func call(
-        _ registry: HookRegistry, _ point: HookPoint, _ connection: Connection,
-        _ transaction: Transaction? = nil, _ payload: HookPayload = .none
-    ) async throws -> HookResult {
-        let entries = registry.entries(for: point)
-        try #require(!entries.isEmpty, "nothing registered at \(point)")
-        let entry = entries[0]
-        let call = HookCall(connection: connection, transaction: transaction, payload: payload)
-        let context = HookContext(
-            connection: connection, transaction: transaction, hook: point, plugin: entry.plugin,
-            deadline: .now + .seconds(5), services: PluginServices(hostName: "mx.test.example"), policy: entry.policy, logger: entry.logger)
-        switch entry.handler {
-        case .sync(let body): return try body(call, context)
-        case .async(let body): return try await body(call, context)
-        }
     }
 
     /// A message as the session would hold it: header parsed, body spooled with its offset set.

@@ -1,17 +1,32 @@
 import SMTPPluginAPI
+import SMTPTesting
 import Synchronization
 import Testing
 
 @testable import SMTPPlugins
 
+/// `logging/warn` writing to `CapturingWarnLogger.output` instead of standard error.
+struct CapturingWarnLogger: SMTPPlugin {
+    @TaskLocal static var output: @Sendable (String) -> Void = { _ in }
+    let logger: WarnLogger
+
+    init(context: PluginContext) throws {
+        logger = try WarnLogger(context: context, output: Self.output)
+    }
+
+    func register(into hooks: inout HookRegistry) { logger.register(into: &hooks) }
+}
+
 @Suite struct WarnLoggerTests {
     private func capture(_ words: [String], _ records: [LogRecord]) throws -> [String] {
         let lines = Mutex<[String]>([])
-        let plugin = try WarnLogger(context: Fixture.context("logging/warn", words)) { line in lines.withLock { $0.append(line) } }
-        let registry = Fixture.registry(plugin)
-        #expect(registry.loggers.count == 1)
+        let harness = try CapturingWarnLogger.$output.withValue({ line in lines.withLock { $0.append(line) } }) {
+            try PluginHarness(CapturingWarnLogger.self, (["logging/warn"] + words).joined(separator: " "))
+        }
+        let loggers = harness.registry.loggers
+        #expect(loggers.count == 1)
         for record in records {
-            for logger in registry.loggers { logger.handler(record) }
+            for logger in loggers { logger.handler(record) }
         }
         return lines.withLock { $0 }
     }

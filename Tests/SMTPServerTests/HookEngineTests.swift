@@ -7,7 +7,7 @@ import Testing
 /// How hook calls end: at their deadline, at shutdown, or when a plugin blocks a thread.
 @Suite("Hook engine", .timeLimit(.minutes(1))) struct HookEngineTests {
     @Test func aPluginsWorkIsCancelledWhenItsDeadlinePasses() async throws {
-        let harness = try PluginHarness("test/sleeper timeout 1", plugins: .testing, pluginTimeout: .seconds(60))
+        let harness = try PluginHarness("test/sleeper timeout 1", plugins: .scripted, pluginTimeout: .seconds(60))
         let start = ContinuousClock.now
         await #expect(throws: PluginHarness.HookFailed.self) { try await harness.mail(from: "a@b.example") }
         // Its own `timeout 1` (plus the grace for a plugin that watches its deadline), not plugin_timeout 60.
@@ -18,7 +18,7 @@ import Testing
 
     @Test func shutdownFinishesWithinTheGraceEvenWhenAPluginBlocksItsThread() async throws {
         let (files, _) = deliveringConfig(["plugin_timeout": ["60"]], plugins: ["test/answer mail block"])
-        let server = try await TestServer.start(config: files, plugins: .testing, shutdownGrace: .seconds(1))
+        let server = try await TestServer.start(config: files, plugins: .scripted, shutdownGrace: .seconds(1))
         let client = try await server.connect()
         try await client.expect(220)
         try await client.command("EHLO c")

@@ -4,6 +4,7 @@ import Glibc
 import SMTPCore
 import SMTPDaemon
 import SMTPPluginAPI
+import SMTPTesting
 
 /// `test/answer HOOK RESULT [message...]`: answers RESULT (ok, deny, denysoft, deny_disconnect,
 /// denysoft_disconnect, declined, throw, hang, block) at HOOK. Lets a test force any result at any hook.
@@ -46,8 +47,9 @@ struct ScriptedAnswerPlugin: SMTPPlugin {
 }
 
 extension PluginRegistry {
-    static var testing: PluginRegistry {
-        var registry = PluginRegistry.builtIn
+    /// SMTPTesting's registry plus this target's scripted plugins.
+    static var scripted: PluginRegistry {
+        var registry = PluginRegistry.testing
         registry.register(ScriptedAnswerPlugin.self, as: "test/answer")
         registry.register(Sleeper.self, as: "test/sleeper")
         return registry

@@ -15,7 +15,7 @@ func deliveringConfig(_ extra: [String: [String]] = [:], plugins: [String] = [])
 }
 
 func withServer(_ files: [String: [String]], maxConnections: Int = 0, maxPerIP: Int = 0, _ body: (TestServer) async throws -> Void) async throws {
-    let server = try await TestServer.start(config: files, plugins: .testing, maxConnections: maxConnections, maxPerIP: maxPerIP)
+    let server = try await TestServer.start(config: files, plugins: .scripted, maxConnections: maxConnections, maxPerIP: maxPerIP)
     defer { server.stop() }
     try await body(server)
 }

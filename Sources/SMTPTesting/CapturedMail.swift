@@ -1,4 +1,4 @@
-import SMTPPluginAPI
+public import SMTPPluginAPI
 import Synchronization
 
 /// What the `test/capture` queue plugin received, for assertions: make one per test, put its

@@ -1,4 +1,4 @@
-import SMTPDaemon
+public import SMTPDaemon
 
 extension PluginRegistry {
     /// The built-in plugins plus those made for tests: `test/capture` (`CapturedMail`).

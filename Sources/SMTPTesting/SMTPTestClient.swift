@@ -1,6 +1,6 @@
-import Logging
+public import Logging
 import NIOCore
-import SMTPDaemon
+public import SMTPDaemon
 import SMTPPluginAPI
 
 /// One client API over every `SMTPTestSetup`: a test scripts a conversation once and runs it on

@@ -41,11 +41,7 @@ import Testing
         let (files, _) = deliveringConfig(["timeout": ["1"], "min_data_rate": ["100"]])
         try await withServer(files) { server in
             let client = try await server.connect()
-            try await client.expect(220)
-            try await client.command("EHLO c")
-            try await client.command("MAIL FROM:<s@x.example>")
-            try await client.command("RCPT TO:<a@test.example>")
-            try await client.expect(354, after: "DATA")
+            try await client.startMessage()
             // ~25 octets a second, never idle: after the 1 s grace the deadline catches up.
             await dribble(client, "Subject: slow\r\n\r\n" + String(repeating: "x", count: 60) + "\r\n.\r\n", piece: 5, every: .milliseconds(200))
             let reply = try await client.reply()
@@ -57,11 +53,7 @@ import Testing
         let (files, _) = deliveringConfig(["timeout": ["1"], "min_data_rate": ["100"]])
         try await withServer(files) { server in
             let client = try await server.connect()
-            try await client.expect(220)
-            try await client.command("EHLO c")
-            try await client.command("MAIL FROM:<s@x.example>")
-            try await client.command("RCPT TO:<a@test.example>")
-            try await client.expect(354, after: "DATA")
+            try await client.startMessage()
             // 400 octets a second for ~2 s: well above the rate, longer than the grace.
             await dribble(client, "Subject: ok\r\n\r\n" + String(repeating: "y", count: 800) + "\r\n.\r\n", piece: 80, every: .milliseconds(200))
             #expect(try await client.reply().code == 250)

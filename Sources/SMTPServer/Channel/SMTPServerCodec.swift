@@ -192,9 +192,9 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
             delivered = true
             switch event {
             case .commandLine, .commandLineTooLong, .dataEnd:
-                // The client finished something; until we answer, the clock is ours.
+                // The client finished something; until we answer, the clock is ours (our reply
+                // sets the client's next deadline).
                 deadline.serverOwesReply = true
-                deadline.expectCommand(now: .now())
             case .dataChunk:
                 break
             }

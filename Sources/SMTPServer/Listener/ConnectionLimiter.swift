@@ -7,6 +7,8 @@ public final class ConnectionLimiter: Sendable {
     public let maxConnections: Int
     public let maxPerIP: Int
     private let counts = Mutex<(total: Int, perIP: [String: Int])>((0, [:]))
+    /// The total again, readable without the lock: every reply asks `isUnderStress`.
+    private let open = Atomic<Int>(0)
 
     /// Percentage of `maxConnections` in use above which the server is under stress.
     public let stressThreshold: Int
@@ -22,7 +24,7 @@ public final class ConnectionLimiter: Sendable {
     /// stress timeout, so idle clients cannot crowd out the ones with mail to send.
     public var isUnderStress: Bool {
         guard maxConnections > 0, stressThreshold > 0 else { return false }
-        return openConnections * 100 > maxConnections * stressThreshold
+        return open.load(ordering: .relaxed) * 100 > maxConnections * stressThreshold
     }
 
     public enum Refusal: Sendable { case tooManyConnections, tooManyFromAddress }
@@ -35,6 +37,7 @@ public final class ConnectionLimiter: Sendable {
             if maxPerIP > 0 && current >= maxPerIP { return .tooManyFromAddress }
             state.total += 1
             state.perIP[ip] = current + 1
+            open.store(state.total, ordering: .relaxed)
             return nil
         }
     }
@@ -42,6 +45,7 @@ public final class ConnectionLimiter: Sendable {
     public func release(_ ip: String) {
         counts.withLock { state in
             state.total -= 1
+            open.store(state.total, ordering: .relaxed)
             let left = state.perIP[ip, default: 1] - 1
             state.perIP[ip] = left > 0 ? left : nil
         }

@@ -45,7 +45,7 @@ import Testing
                 #expect(try await other.command("EHLO other").code == 250)
                 #expect(try await other.command("NOOP").code == 250)
             }
-            #expect(ContinuousClock.now - start < .seconds(1))
+            #expect(ContinuousClock.now - start < .seconds(3))  // far below the 30 s the thread is blocked, with room for a loaded CI machine
             // The blocked session gets its 451 at the deadline, not when the thread comes back.
             let failed = try await blocked.expect(451)
             #expect(failed.text.hasPrefix("4.3.0"))

@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func aPromptClientIsNotHurried() async throws {
-        try await withServer(["me": ["mx.test.example"], "timeout": ["1"]]) { server in
+        try await withServer(["me": ["mx.test.example"], "timeout": ["2"]]) { server in
             let client = try await server.connect()
             try await client.expect(220)
             for _ in 0..<4 {
@@ -50,12 +50,12 @@ import Testing
     }
 
     @Test func aMessageAtTheRateIsAccepted() async throws {
-        let (files, _) = deliveringConfig(["timeout": ["1"], "min_data_rate": ["100"]])
+        let (files, _) = deliveringConfig(["timeout": ["2"], "min_data_rate": ["100"]])
         try await withServer(files) { server in
             let client = try await server.connect()
             try await client.startMessage()
-            // 400 octets a second for ~2 s: well above the rate, longer than the grace.
-            await dribble(client, "Subject: ok\r\n\r\n" + String(repeating: "y", count: 800) + "\r\n.\r\n", piece: 80, every: .milliseconds(200))
+            // 400 octets a second for ~4 s: well above the rate, twice the grace.
+            await dribble(client, "Subject: ok\r\n\r\n" + String(repeating: "y", count: 1600) + "\r\n.\r\n", piece: 80, every: .milliseconds(200))
             #expect(try await client.reply().code == 250)
         }
     }

@@ -125,6 +125,16 @@ import Testing
         #expect(!tracker.isBlocked(address: "a", limits: .init(perAddress: 1, perAccount: 0)))
     }
 
+    @Test func memoryIsBoundedByCapacity() throws {
+        // Full of failures from other addresses: the oldest knowledge goes, the newest stays.
+        let tracker = AuthFailureTracker(capacity: 10)
+        let limits = AuthFailureTracker.Limits(perAddress: 1, perAccount: 0)
+        for n in 0..<30 { tracker.finish(try tracker.begin(address: "198.51.100.\(n)", account: "u\(n)", limits: limits).get(), failed: true) }
+        let remembered = (0..<30).filter { tracker.recentFailures(address: "198.51.100.\($0)") > 0 }
+        #expect(remembered.count <= 10)
+        #expect(remembered.contains(29))
+    }
+
     @Test func zeroMeansNoLimit() throws {
         let tracker = AuthFailureTracker()
         let none = AuthFailureTracker.Limits(perAddress: 0, perAccount: 0)

@@ -81,3 +81,16 @@ import Testing
         }
     }
 }
+
+@Suite struct CommandLimitTests {
+    @Test func theCommandAfterMaxCommandsIsRefusedAndTheConnectionClosed() async throws {
+        try await withServer(["me": ["mx.test.example"], "max_commands": ["3"]]) { server in
+            let client = try await server.connect()
+            try await client.expect(220)
+            for _ in 0..<3 { #expect(try await client.command("NOOP").code == 250) }
+            let refused = try await client.command("NOOP")
+            #expect(refused.code == 421 && refused.text.hasPrefix("4.7.0"), "\(refused)")
+            #expect(try await client.isClosed())
+        }
+    }
+}

@@ -53,6 +53,11 @@ public struct HookRegistry: Sendable {
     public mutating func register(_ point: HookPoint, first: Bool = false, _ handler: Handler) {
         let entry = Entry(plugin: registrant.name, handler: handler, logger: registrant.logger, policy: registrant.policy)
         if first { handlers[point, default: []].insert(entry, at: 0) } else { handlers[point, default: []].append(entry) }
+        recordHook(point)
+    }
+
+    /// Notes that the registering plugin uses `point`, for `hooksByPlugin`.
+    private mutating func recordHook(_ point: HookPoint) {
         if let last = hooksByPlugin.indices.last, hooksByPlugin[last].plugin == registrant.name {
             if !hooksByPlugin[last].hooks.contains(point) { hooksByPlugin[last].hooks.append(point) }
         } else {
@@ -71,11 +76,7 @@ public struct HookRegistry: Sendable {
     /// Receives every log record at or below the daemon's log level. Synchronous: logging must not wait.
     public mutating func onLogging(_ body: @escaping LogHandler) {
         loggers.append((registrant.name, body))
-        if let last = hooksByPlugin.indices.last, hooksByPlugin[last].plugin == registrant.name {
-            hooksByPlugin[last].hooks.append(.logging)
-        } else {
-            hooksByPlugin.append((registrant.name, [.logging]))
-        }
+        recordHook(.logging)
     }
 
     static func unexpected(_ point: HookPoint) -> HookResult {

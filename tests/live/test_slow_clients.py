@@ -53,4 +53,8 @@ def test_stress_gives_new_sessions_the_short_timeout(start_daemon):
     assert time.monotonic() - t0 < 4
     # The sessions from before the stress keep the configured timeout.
     expect(early[0].cmd("NOOP"), 250)
-    assert any("timeout" in line for line in d.stderr_lines)
+    # The log line is read by another thread; give it a moment to arrive.
+    deadline = time.monotonic() + 5
+    while not any("timeout" in line for line in d.stderr_lines) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any("timeout" in line for line in d.stderr_lines), d.log_tail()

@@ -1,0 +1,3 @@
+import Testing
+@testable import DNSWire
+@Test func placeholder() { #expect(Bool(true)) }

@@ -1,3 +1,0 @@
-import Testing
-@testable import DNSWire
-@Test func placeholder() { #expect(Bool(true)) }

@@ -140,3 +140,31 @@ let everyKind = DNSMessage(
         #expect(encodeError(DNSMessage(header: DNSHeader(id: 1), answers: [huge])) == .messageTooLarge)
     }
 }
+
+/// The fuzz property's documented exception: repaired text can outgrow the limit it met on the wire.
+@Suite struct RepairedTextTests {
+    @Test func aLabelOfInvalidUTF8DecodesButCannotBeWrittenBack() throws {
+        // 63 octets of 0xFF: a legal label, whose text is 63 U+FFFD, 189 octets of UTF-8.
+        let wire = header(id: 1, flags: 0x0100) + [63] + [UInt8](repeating: 0xFF, count: 63) + [0] + question(type: 1)
+        let message = try DNSWire.decode(wire)
+        #expect(message.questions.first?.name == String(repeating: "\u{FFFD}", count: 63))
+        #expect(encodeError(message) == .labelTooLong)
+    }
+
+    @Test func aDotByteInsideALabelWritesBackAsTheReplacementCharacter() throws {
+        let wire = header(id: 1, flags: 0x0100) + name("a.b") + question(type: 1)
+        let message = try DNSWire.decode(wire)
+        let again = try DNSWire.decode(DNSWire.encode(message))
+        #expect(again == message)
+        #expect(again.questions.first?.name == "a\u{FFFD}b")
+    }
+
+    @Test func aTXTStringOfInvalidUTF8CanOutgrow255Octets() throws {
+        let wire =
+            header(id: 1, flags: responseFlags(), answers: 1) + [0] + question(type: 16)
+            + pointer(12) + record(type: 16, ttl: 1, rdata: [200] + [UInt8](repeating: 0xC0, count: 200))
+        let message = try DNSWire.decode(wire)
+        #expect(message.answers.first?.data == .txt([String(repeating: "\u{FFFD}", count: 200)]))
+        #expect(encodeError(message) == .badRData(type: 16))
+    }
+}

@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SMTPServices", targets: ["SMTPServices"]),
         .library(name: "SMTPDaemon", targets: ["SMTPDaemon"]),
         .library(name: "SMTPTesting", targets: ["SMTPTesting"]),
+        .library(name: "DNSWire", targets: ["DNSWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -110,6 +111,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The DNS message codec: no dependencies at all, so the fuzz script can compile it with swiftc alone.
+        .target(name: "DNSWire", swiftSettings: swiftSettings),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SMTPCoreTests",
             dependencies: [

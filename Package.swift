@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "SMTPServices",
             dependencies: [
-                "SMTPCore", "SMTPPluginAPI", "CPosix",
+                "SMTPCore", "SMTPPluginAPI", "CPosix", "DNSWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "SMTPServicesTests",
             dependencies: [
-                "SMTPPluginAPI", "SMTPServices", "SMTPTesting",
+                "SMTPPluginAPI", "SMTPServices", "SMTPTesting", "DNSWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

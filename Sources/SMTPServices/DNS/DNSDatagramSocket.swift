@@ -113,13 +113,15 @@ final class DNSDatagramHandler: ChannelInboundHandler {
             promise.fail(DNSTryError.unusable("cannot encode \(question.name): \(error)"))
             return
         }
-        let timer = context.eventLoop.scheduleTask(deadline: deadline) { [weak self] in
-            self?.finish(id, with: .failure(DNSTryError.noAnswer))
+        let timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.finish(id, with: .failure(DNSTryError.noAnswer))
         }
         pending[id] = Pending(question: question, server: server, promise: promise, timer: timer)
         let envelope = AddressedEnvelope(remoteAddress: server, data: context.channel.allocator.buffer(bytes: bytes))
-        context.writeAndFlush(wrapOutboundOut(envelope)).whenFailure { [weak self] error in
-            self?.finish(id, with: .failure(DNSTryError.unusable("cannot send to \(server): \(error)")))
+        context.writeAndFlush(wrapOutboundOut(envelope)).assumeIsolated().whenFailure { [weak self] error in
+            guard let self else { return }
+            self.finish(id, with: .failure(DNSTryError.unusable("cannot send to \(server): \(error)")))
         }
     }
 

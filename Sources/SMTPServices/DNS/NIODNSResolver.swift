@@ -97,11 +97,11 @@ public struct NIODNSResolver: DNSResolver {
             } catch DNSTryError.cancelled {
                 throw CancellationError()
             } catch DNSTryError.unusable(let why) {
-                core.health.missed(server)
+                core.health.missed(server, sentAt: now)
                 lastError = .serverFailure(why)
             } catch {
                 // Silence (or only garbage) until the try's end.
-                core.health.missed(server)
+                core.health.missed(server, sentAt: now)
             }
         }
         throw lastError

@@ -87,18 +87,32 @@ import Testing
     @Test func silentServerIsHeldDownThenProbed() {
         let health = DNSServerHealth()
         let server = try! SocketAddress(ipAddress: "192.0.2.53", port: 53)
-        health.missed(server, now: start)
+        health.missed(server, sentAt: start, now: start)
         #expect(health.isUsable(server, now: start))
-        health.missed(server, now: start)
+        health.missed(server, sentAt: start, now: start)
         #expect(!health.isUsable(server, now: start + .seconds(29)))
         #expect(health.isUsable(server, now: start + .seconds(30)))
         // Tries that were in flight while it was down do not count again.
-        health.missed(server, now: start + .seconds(1))
+        health.missed(server, sentAt: start, now: start + .seconds(1))
         // One silent probe puts it back down, for longer.
-        health.missed(server, now: start + .seconds(31))
+        health.missed(server, sentAt: start + .seconds(30), now: start + .seconds(31))
         #expect(!health.isUsable(server, now: start + .seconds(90)))
         #expect(health.isUsable(server, now: start + .seconds(91)))
-        health.answered(server)
+        health.answered(server, now: start + .seconds(32))
         #expect(health.isUsable(server, now: start + .seconds(32)))
+    }
+
+    @Test func aServerAnsweringOtherQueriesIsNotPutDown() {
+        let health = DNSServerHealth()
+        let server = try! SocketAddress(ipAddress: "192.0.2.53", port: 53)
+        // Two queries sent at 0 s go unanswered, but the server answered another at 1 s.
+        health.answered(server, now: start + .seconds(1))
+        health.missed(server, sentAt: start, now: start + .seconds(2))
+        health.missed(server, sentAt: start, now: start + .seconds(2))
+        #expect(health.isUsable(server, now: start + .seconds(3)))
+        // Silence since the last answer does count.
+        health.missed(server, sentAt: start + .seconds(5), now: start + .seconds(7))
+        health.missed(server, sentAt: start + .seconds(5), now: start + .seconds(7))
+        #expect(!health.isUsable(server, now: start + .seconds(8)))
     }
 }

@@ -8,8 +8,8 @@ import Testing
 @Suite(.serialized) struct NIODNSResolverTests {
     static let bigTXT = (0..<12).map { "\"reason \($0) " + String(repeating: "x", count: 120) + "\"" }.joined(separator: " ")
 
-    static func unbound() throws -> UnboundServer {
-        try UnboundServer(zones: ["test", "in-addr.arpa"], records: [
+    static func unbound() async throws -> UnboundServer {
+        try await UnboundServer(zones: ["test", "in-addr.arpa"], records: [
             "host.test. 300 IN A 192.0.2.10",
             "host.test. 300 IN AAAA 2001:db8::10",
             "host.test. 300 IN MX 10 mx1.test.",
@@ -30,7 +30,7 @@ import Testing
     var later: ContinuousClock.Instant { .now + .seconds(30) }
 
     @Test func everyRecordType() async throws {
-        let server = try Self.unbound()
+        let server = try await Self.unbound()
         defer { server.stop() }
         let dns = resolver([server.address])
         #expect(try await dns.lookup("host.test", .a, deadline: later) == [.a("192.0.2.10")])
@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func negativeAnswers() async throws {
-        let server = try Self.unbound()
+        let server = try await Self.unbound()
         defer { server.stop() }
         let dns = resolver([server.address])
         await #expect(throws: DNSError.nxdomain("missing.test")) { try await dns.lookup("missing.test", .a, deadline: later) }
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func largeAnswerComesOverTCP() async throws {
-        let server = try Self.unbound()
+        let server = try await Self.unbound()
         defer { server.stop() }
         let texts = try await resolver([server.address]).txt(of: "big.test", deadline: later)
         #expect(texts.count == 1)
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func answersAndNegativeAnswersAreCached() async throws {
-        let server = try Self.unbound()
+        let server = try await Self.unbound()
         let dns = resolver([server.address])
         _ = try await dns.lookup("host.test", .a, deadline: later)
         await #expect(throws: DNSError.nxdomain("missing.test")) { try await dns.lookup("missing.test", .a, deadline: later) }
@@ -80,7 +80,7 @@ import Testing
     }
 
     @Test func manyQueriesInFlight() async throws {
-        let server = try Self.unbound()
+        let server = try await Self.unbound()
         defer { server.stop() }
         let dns = resolver([server.address])
         let names = (0..<300).map { "n\($0).bl.test" } + ["2.0.0.127.bl.test"]

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import NIOCore
 import NIOPosix
@@ -21,10 +16,25 @@ final class UnboundServer {
 
     /// `zones` are served statically (negative answers carry their SOA); `records` are unbound
     /// `local-data` lines such as `"a.test. 300 IN A 192.0.2.1"`.
-    init(zones: [String], records: [String]) throws {
+    init(zones: [String], records: [String]) async throws {
         directory = TemporaryDirectory.make(prefix: "unbound")
-        host = "127.0.\(Int.random(in: 1...250)).\(Int.random(in: 2...250))"
-        port = try Self.freePort(host: host)
+        // Another test may take the port between our check and unbound's bind: try elsewhere.
+        var attempt = 0
+        while true {
+            let host = "127.0.\(Int.random(in: 1...250)).\(Int.random(in: 2...250))"
+            let port = try await Self.freePort(host: host)
+            let process = try Self.start(host: host, port: port, zones: zones, records: records, directory: directory)
+            do {
+                try await Self.waitUntilListening(process, host: host, port: port, directory: directory)
+                (self.host, self.port, self.process) = (host, port, process)
+                return
+            } catch UnboundError.exited(_, let log) where log.contains("address already in use") && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
+    private static func start(host: String, port: Int, zones: [String], records: [String], directory: String) throws -> Process {
         var config = """
         server:
           interface: \(host)
@@ -49,18 +59,22 @@ final class UnboundServer {
             config += "  local-data: \"\(zone). 3600 IN SOA ns.\(zone). hostmaster.\(zone). 1 3600 600 86400 60\"\n"
         }
         for record in records {
-            config += "  local-data: \"\(record.replacingOccurrences(of: "\"", with: "\\\""))\"\n"
+            // Single quotes outside, so TXT strings keep their double quotes.
+            config += "  local-data: '\(record)'\n"
         }
         config += "remote-control:\n  control-enable: no\n"
         let path = directory + "/unbound.conf"
         try config.write(toFile: path, atomically: true, encoding: .utf8)
 
-        process = Process()
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/unbound")
         process.arguments = ["-d", "-c", path]
         process.standardOutput = FileHandle.nullDevice
+        // unbound logs to stderr with `logfile: ""`; kept so a failed start says why.
+        FileManager.default.createFile(atPath: directory + "/stderr", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: directory + "/stderr")
         try process.run()
-        try waitUntilListening()
+        return process
     }
 
     func stop() {
@@ -76,49 +90,38 @@ final class UnboundServer {
     }
 
     /// unbound answers on TCP once it answers on UDP; a TCP connect is the simplest probe.
-    private func waitUntilListening() throws {
+    private static func waitUntilListening(_ process: Process, host: String, port: Int, directory: String) async throws {
         for _ in 0..<200 {
-            guard process.isRunning else { throw UnboundError.exited(process.terminationStatus) }
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            inet_pton(AF_INET, host, &address.sin_addr)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            guard process.isRunning else {
+                throw UnboundError.exited(process.terminationStatus, TemporaryDirectory.read(directory + "/stderr") ?? "")
             }
-            close(fd)
-            if connected == 0 { return }
-            usleep(50_000)
+            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: host, port: port).get() {
+                try? await channel.close()
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
         }
+        process.terminate()
         throw UnboundError.notListening
     }
 
-    /// A port free on `host` for both UDP and TCP right now.
-    static func freePort(host: String) throws -> Int {
+    /// A port free on `host` for both UDP and TCP right now: the kernel picks one for UDP, and
+    /// TCP must be free on it too.
+    static func freePort(host: String) async throws -> Int {
+        let group = MultiThreadedEventLoopGroup.singleton
         for _ in 0..<50 {
-            let port = Int.random(in: 20_000...60_000)
-            if isFree(host: host, port: port, type: Int32(SOCK_DGRAM.rawValue)) && isFree(host: host, port: port, type: Int32(SOCK_STREAM.rawValue)) {
-                return port
-            }
+            let udp = try await DatagramBootstrap(group: group).bind(host: host, port: 0).get()
+            let port = udp.localAddress!.port!
+            let tcp = try? await ServerBootstrap(group: group).bind(host: host, port: port).get()
+            try? await tcp?.close()
+            try? await udp.close()
+            if tcp != nil { return port }
         }
         throw UnboundError.noFreePort
     }
 
-    private static func isFree(host: String, port: Int, type: Int32) -> Bool {
-        let fd = socket(AF_INET, type, 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, host, &address.sin_addr)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
-
     enum UnboundError: Error {
-        case exited(Int32)
+        case exited(Int32, String)
         case notListening
         case noFreePort
     }

@@ -107,19 +107,25 @@ class FakeDNSServer:
         while not self._stop.is_set():
             readable, _, _ = select.select([self.udp, self.tcp, *conns], [], [], 0.1)
             for s in readable:
-                if s is self.udp:
-                    query, peer = self.udp.recvfrom(65535)
-                    self._count("udp", query)
-                    self.answer_udp(query, peer)
-                elif s is self.tcp:
-                    conn, _ = self.tcp.accept()
-                    with self._lock:
-                        self.tcp_connections += 1
-                    conns[conn] = b""
-                else:
-                    self._read_tcp(s, conns)
+                try:
+                    self._serve(s, conns)
+                except OSError:   # one peer's trouble must not stop the server
+                    pass
         for c in conns:
             c.close()
+
+    def _serve(self, s: socket.socket, conns: dict[socket.socket, bytes]) -> None:
+        if s is self.udp:
+            query, peer = self.udp.recvfrom(65535)
+            self._count("udp", query)
+            self.answer_udp(query, peer)
+        elif s is self.tcp:
+            conn, _ = self.tcp.accept()
+            with self._lock:
+                self.tcp_connections += 1
+            conns[conn] = b""
+        else:
+            self._read_tcp(s, conns)
 
     def answer_udp(self, query: bytes, peer) -> None:
         for reply in self._safely(self.udp_replies, query):

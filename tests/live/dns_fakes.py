@@ -5,8 +5,9 @@ port (UDP and TCP alike) that the test chooses or gets free:
   that drops); TCP connections are accepted and left hanging.
 - GarbageDNSServer: answers every query with things a resolver must ignore: random bytes,
   a well-formed "listed" answer with the wrong id, one with the right id but another
-  question, the query echoed back without the QR bit, and a reply cut off mid-record.
-  Never a usable answer, so to a correct resolver it is as dead as the silent one.
+  question, the query echoed back without the QR bit, a reply cut off mid-record, and
+  (over UDP) a perfect "listed" answer sent from another address (SPOOF_FROM). Never a
+  usable answer, so to a correct resolver it is as dead as the silent one.
 - TruncatingDNSServer: over UDP, the query's header with TC set and no answers; over TCP,
   tcp="close" closes at once, tcp="truncate" answers TC again.
 

@@ -15,5 +15,14 @@ public enum BuiltInPlugins {
         ("auth/auth_checkpassword", AuthCheckpassword.self),
         ("auth/auth_imap", AuthIMAP.self),
         ("auth/authdeny", AuthDeny.self),
+        ("dnsbl", DNSBL.self),
+        ("async/dnsbl", DNSBL.self),
+        ("rhsbl", RHSBL.self),
+        ("async/rhsbl", RHSBL.self),
+        ("resolvable_fromhost", ResolvableFromHost.self),
+        ("require_resolvable_fromhost", ResolvableFromHost.self),
+        ("async/resolvable_fromhost", ResolvableFromHost.self),
+        ("dns_whitelist_soft", DNSWhitelistSoft.self),
+        ("async/dns_whitelist_soft", DNSWhitelistSoft.self),
     ]
 }

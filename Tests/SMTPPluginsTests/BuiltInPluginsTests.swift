@@ -38,6 +38,15 @@ import Testing
             "auth/auth_checkpassword": (["checkpw", "/bin/false", "true", "/bin/true"], [.authPlain, .authLogin]),
             "auth/auth_imap": (["127.0.0.1"], [.authPlain, .authLogin]),
             "auth/authdeny": ([], [.auth]),
+            "dnsbl": ([], [.connect, .rcpt, .disconnect]),
+            "async/dnsbl": ([], [.connect, .rcpt, .disconnect]),
+            "rhsbl": ([], [.mail]),
+            "async/rhsbl": ([], [.mail]),
+            "resolvable_fromhost": ([], [.mail]),
+            "require_resolvable_fromhost": ([], [.mail]),
+            "async/resolvable_fromhost": ([], [.mail]),
+            "dns_whitelist_soft": ([], [.connect, .rcpt, .disconnect]),
+            "async/dns_whitelist_soft": ([], [.connect, .rcpt, .disconnect]),
         ]
         #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {

@@ -77,16 +77,30 @@ enum DNSAnswerReader {
         }
     }
 
+    /// Records as plugins see them. Host names and texts from DNS end up in headers, logs and
+    /// SMTP replies, and a hostile zone can put any byte in them: a name with a control
+    /// character, space or repaired byte is dropped (no real host has one), and control
+    /// characters in TXT become spaces, so CR LF from a blocklist cannot inject a header or a
+    /// reply line.
     private static func record(from data: DNSRData) -> DNSRecord? {
         switch data {
         case .a(let ip): return .a(ip)
         case .aaaa(let ip): return .aaaa(ip)
-        case .mx(let preference, let exchange): return .mx(preference: Int(preference), exchange: exchange)
-        case .txt(let strings): return .txt(strings.joined())
-        case .ptr(let host): return .ptr(host)
-        case .cname(let host): return .cname(host)
+        case .mx(let preference, let exchange): return isSafeHostName(exchange) ? .mx(preference: Int(preference), exchange: exchange) : nil
+        case .txt(let strings): return .txt(withoutControlCharacters(strings.joined()))
+        case .ptr(let host): return isSafeHostName(host) ? .ptr(host) : nil
+        case .cname(let host): return isSafeHostName(host) ? .cname(host) : nil
         case .ns, .soa, .unknown: return nil
         }
+    }
+
+    static func isSafeHostName(_ name: String) -> Bool {
+        name.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7f && $0 != "\u{FFFD}" }
+    }
+
+    static func withoutControlCharacters(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? " " : $0 }))
     }
 
     static func rcodeName(_ rcode: UInt16) -> String {

@@ -60,6 +60,17 @@ import Testing
         #expect(DNSAnswerReader.read(mx, name: "m.test", type: .mx) == .records([.mx(preference: 0, exchange: "")], ttl: 10))
     }
 
+    @Test func hostileNamesAndTextsAreMadeHarmless() {
+        let message = DNSMessage(header: DNSHeader(id: 1, isResponse: true), questions: [DNSQuestion(name: "1.2.0.192.in-addr.arpa", type: DNSType.ptr)], answers: [
+            DNSResourceRecord(name: "1.2.0.192.in-addr.arpa", type: DNSType.ptr, ttl: 10, data: .ptr("evil.test\r\nx-injected: yes")),
+            DNSResourceRecord(name: "1.2.0.192.in-addr.arpa", type: DNSType.ptr, ttl: 10, data: .ptr("good.test")),
+        ])
+        #expect(DNSAnswerReader.read(message, name: "1.2.0.192.in-addr.arpa", type: .ptr) == .records([.ptr("good.test")], ttl: 10))
+        let txt = DNSMessage(header: DNSHeader(id: 1, isResponse: true), questions: [DNSQuestion(name: "t.test", type: DNSType.txt)],
+                             answers: [DNSResourceRecord(name: "t.test", type: DNSType.txt, ttl: 10, data: .txt(["listed\r\n250 fake"]))])
+        #expect(DNSAnswerReader.read(txt, name: "t.test", type: .txt) == .records([.txt("listed  250 fake")], ttl: 10))
+    }
+
     @Test func cacheHonoursTTLAndCaps() {
         let cache = DNSAnswerCache(capacity: 100)
         cache.put("a.test", .a, .records([.a("192.0.2.1")]), ttl: 30, now: start)

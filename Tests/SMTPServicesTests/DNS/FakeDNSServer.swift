@@ -62,10 +62,8 @@ final class FakeDNSServer: Sendable {
     }
 }
 
-private final class FakeDatagramHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
-
+/// What both transports of a fake server share: the behaviour and the query count.
+private class FakeHandlerBase: @unchecked Sendable {
     let respond: FakeDNSServer.Responder
     let counter: QueryCounter
 
@@ -73,6 +71,11 @@ private final class FakeDatagramHandler: ChannelInboundHandler, Sendable {
         self.respond = respond
         self.counter = counter
     }
+}
+
+private final class FakeDatagramHandler: FakeHandlerBase, ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
@@ -85,17 +88,9 @@ private final class FakeDatagramHandler: ChannelInboundHandler, Sendable {
     }
 }
 
-private final class FakeStreamHandler: ChannelInboundHandler, Sendable {
+private final class FakeStreamHandler: FakeHandlerBase, ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-
-    let respond: FakeDNSServer.Responder
-    let counter: QueryCounter
-
-    init(respond: @escaping FakeDNSServer.Responder, counter: QueryCounter) {
-        self.respond = respond
-        self.counter = counter
-    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)

@@ -15,5 +15,9 @@ public enum BuiltInPlugins {
         ("auth/auth_checkpassword", AuthCheckpassword.self),
         ("auth/auth_imap", AuthIMAP.self),
         ("auth/authdeny", AuthDeny.self),
+        ("fcrdns", FCrDNS.self),
+        ("helo", Helo.self),
+        ("uribl", URIBL.self),
+        ("async/uribl", URIBL.self),
     ]
 }

@@ -38,6 +38,11 @@ import Testing
             "auth/auth_checkpassword": (["checkpw", "/bin/false", "true", "/bin/true"], [.authPlain, .authLogin]),
             "auth/auth_imap": (["127.0.0.1"], [.authPlain, .authLogin]),
             "auth/authdeny": ([], [.auth]),
+            "fcrdns": ([], [.connect]),
+            "helo": ([], [.helo, .ehlo, .dataPost]),
+            // Without uribl_zones there is nothing to check: uribl registers nothing.
+            "uribl": ([], []),
+            "async/uribl": ([], []),
         ]
         #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {

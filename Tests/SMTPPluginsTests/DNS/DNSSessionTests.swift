@@ -1,0 +1,110 @@
+import SMTPPluginAPI
+import SMTPTesting
+import Testing
+
+@testable import SMTPPlugins
+
+/// The DNS plugins in a whole session, so the replies are checked as the client reads them: the
+/// engine turns each plugin's answer into the reply. Sessions connect from 127.0.0.1.
+@Suite struct DNSSessionTests {
+    /// Runs `body` with a stub registered for `test/dns/*` lines (`stub N` is added to each).
+    private func withStub<R>(_ stub: StubDNSResolver, _ body: (String) async throws -> R) async rethrows -> R {
+        let id = StubbedDNS.register(stub)
+        defer { StubbedDNS.forget(id) }
+        return try await body("stub \(id)")
+    }
+
+    /// qpsmtpd forces helo's refusals to disconnect: 550 and the connection closes.
+    @Test(arguments: SMTPTestSetup.allCases)
+    func heloRefusalClosesTheConnection(setup: SMTPTestSetup) async throws {
+        try await SMTPTestClient.with(setup, config: ["plugins": ["helo"], "badhelo": ["yahoo.com"]]) { client in
+            try await client.greeting()
+            let reply = try await client.command("EHLO yahoo.com").expect(550, "5.7.1")
+            #expect(reply.text == "5.7.1 I do not believe you are yahoo.com.")
+            #expect(try await client.isClosed())
+        }
+    }
+
+    @Test func heloAddsXHelo() async throws {
+        let queue = CapturedMail()
+        let config = ["plugins": ["helo", "rcpt_ok", queue.pluginLine], "rcpthosts": ["test.example"]]
+        try await SMTPTestClient.with(.session, config: config) { client in
+            try await client.greeting()
+            try await client.ehlo("client.example.org")
+            try await client.mail(from: "a@client.example.org").expect(250)
+            try await client.rcpt(to: "u@test.example").expect(250)
+            try await client.data("Subject: x\n\nhi\n").expect(250)
+        }
+        #expect(queue.messages.first?.header.value(of: "X-HELO") == "client.example.org")
+    }
+
+    @Test func heloStrictDNSFailureDeferred() async throws {
+        let stub = StubDNSResolver()
+        stub.fail("1.0.0.127.in-addr.arpa", .ptr, with: .timeout)
+        stub.set("mail.example.org", .a, [.a("127.0.0.1")])
+        try await withStub(stub) { stubWords in
+            try await SMTPTestClient.with(.session, config: ["plugins": ["test/dns/helo policy strict dns_failure defer \(stubWords)"]], plugins: StubbedDNS.plugins) { client in
+                try await client.greeting()
+                let reply = try await client.command("HELO mail.example.org").expect(421)
+                #expect(reply.text == "4.7.1 error getting reverse DNS for 127.0.0.1")
+                #expect(try await client.isClosed())
+            }
+        }
+    }
+
+    /// The iprev result reaches the message's Authentication-Results header.
+    @Test func fcrdnsResultInAuthenticationResults() async throws {
+        let stub = StubDNSResolver()
+        stub.set("1.0.0.127.in-addr.arpa", .ptr, [.ptr("client.test.example")])
+        stub.set("client.test.example", .a, [.a("127.0.0.1")])
+        let queue = CapturedMail()
+        try await withStub(stub) { stubWords in
+            let config = ["plugins": ["test/dns/fcrdns \(stubWords)", "rcpt_ok", queue.pluginLine], "rcpthosts": ["test.example"]]
+            try await SMTPTestClient.with(.session, config: config, plugins: StubbedDNS.plugins) { client in
+                try await client.greeting()
+                try await client.helo()
+                try await client.mail(from: "a@client.test.example").expect(250)
+                try await client.rcpt(to: "u@test.example").expect(250)
+                try await client.data("Subject: x\n\nhi\n").expect(250)
+            }
+        }
+        let results = try #require(queue.messages.first?.header.value(of: "Authentication-Results"))
+        #expect(results == "mx.test.example; iprev=pass policy.iprev=127.0.0.1")
+    }
+
+    /// With `reject 1` (temp, as qpsmtpd forces) a failed check at connect is a 421 and a close.
+    @Test func fcrdnsRejectAtConnect() async throws {
+        let stub = StubDNSResolver()
+        stub.fail("1.0.0.127.in-addr.arpa", .ptr, with: .nxdomain("1.0.0.127.in-addr.arpa"))
+        try await withStub(stub) { stubWords in
+            try await SMTPTestClient.with(.session, config: ["plugins": ["test/dns/fcrdns reject 1 \(stubWords)"]], plugins: StubbedDNS.plugins) { client in
+                let reply = try await client.reply().expect(421, "4.7.25")
+                #expect(reply.text == "4.7.25 Reverse DNS validation failed for 127.0.0.1")
+                #expect(try await client.isClosed())
+            }
+        }
+    }
+
+    @Test(arguments: [("deny", 554, "5.7.1"), ("denysoft", 451, "4.7.1")])
+    func uriblRefusalAfterData(action: String, code: Int, enhanced: String) async throws {
+        let stub = StubDNSResolver()
+        stub.set("evil.example.uribl.test", .a, [.a("127.0.0.2")])
+        stub.set("evil.example.uribl.test", .txt, [.txt("listed for spam")])
+        let queue = CapturedMail()
+        try await withStub(stub) { stubWords in
+            let config = [
+                "plugins": ["test/dns/uribl action \(action) \(stubWords)", "rcpt_ok", queue.pluginLine], "rcpthosts": ["test.example"],
+                "uribl_zones": ["uribl.test"],
+            ]
+            try await SMTPTestClient.with(.session, config: config, plugins: StubbedDNS.plugins) { client in
+                try await client.greeting()
+                try await client.helo()
+                try await client.mail(from: "a@b.example").expect(250)
+                try await client.rcpt(to: "u@test.example").expect(250)
+                let reply = try await client.data("Subject: x\n\nvisit http://www.evil.example/now\n").expect(code, enhanced)
+                #expect(reply.text == "\(enhanced) evil.example in uribl.test: listed for spam")
+            }
+        }
+        #expect(queue.messages.isEmpty)
+    }
+}

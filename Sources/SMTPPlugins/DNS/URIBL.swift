@@ -126,7 +126,8 @@ public struct URIBL: SMTPPlugin {
                     group.addTask { await Self.query(query.name, in: query.zone, dns: dns, deadline: deadline, index: index) }
                     next += 1
                 }
-                guard let (index, match, failed) = await group.next() else { break }
+                guard let answer = await group.next() else { break }
+                let (index, match, failed) = answer
                 answered += 1
                 if let match { found.append((index, match)) }
                 if failed { failures += 1 }
@@ -141,8 +142,8 @@ public struct URIBL: SMTPPlugin {
     ) async -> (Int, Match?, Bool) {
         let answers: [String]
         do {
-            answers = try await dns.lookup("\(name).\(zone.zone)", .a, deadline: deadline).compactMap {
-                if case .a(let ip) = $0 { return ip }
+            answers = try await dns.lookup("\(name).\(zone.zone)", .a, deadline: deadline).compactMap { record -> String? in
+                if case .a(let ip) = record { return ip }
                 return nil
             }
         } catch {

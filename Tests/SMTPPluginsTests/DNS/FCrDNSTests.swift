@@ -13,8 +13,12 @@ import Testing
         return dns
     }
 
-    private func harness(_ line: String = "fcrdns", _ dns: any DNSResolver, remoteIP: String = "192.0.2.10") throws -> PluginHarness {
+    private func harness(_ line: String, _ dns: any DNSResolver, remoteIP: String = "192.0.2.10") throws -> PluginHarness {
         try PluginHarness(line, services: services(dns), remoteIP: remoteIP)
+    }
+
+    private func harness(_ dns: any DNSResolver, remoteIP: String = "192.0.2.10") throws -> PluginHarness {
+        try harness("fcrdns", dns, remoteIP: remoteIP)
     }
 
     @Test func passWhenTheNameMapsBack() async throws {

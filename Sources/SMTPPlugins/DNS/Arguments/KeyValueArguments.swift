@@ -7,7 +7,8 @@ struct KeyValueArguments {
     let plugin: String
 
     /// Refuses keys outside `known` (the common `timeout`, `reject`, `reject_type`, `loglevel`
-    /// are always known) and values the engine would otherwise drop without a word.
+    /// are always known) and bad `reject`, `reject_type` and `timeout` values, which the engine's
+    /// common parsing would otherwise drop without a word.
     init(_ arguments: PluginArguments, plugin: String, known: Set<String>) throws {
         self.arguments = arguments
         self.plugin = plugin
@@ -23,9 +24,6 @@ struct KeyValueArguments {
         _ = try arguments.reject(default: .yes)
         _ = try arguments.rejectType(default: .perm)
         if arguments["timeout"] != nil { _ = try seconds("timeout") }
-        if let level = arguments["loglevel"], Int(level) == nil {
-            throw PluginArgumentError("loglevel must be a number, +N or -N, not '\(level)'")
-        }
     }
 
     subscript(key: String) -> String? { arguments[key] }

@@ -105,7 +105,7 @@ public struct FCrDNS: SMTPPlugin {
     static func evaluate(client: IPAddress, text: String, dns: any DNSResolver, deadline: ContinuousClock.Instant) async -> Verdict {
         let names: [String]
         do {
-            names = try await dns.ptr(of: text, deadline: deadline)
+            names = try await dns.ptr(of: client.reverseLookupText(given: text), deadline: deadline)
         } catch {
             if DNSFailurePolicy.isFailure(error) { return Verdict(result: .temperror, detail: "error getting rDNS: \(error)") }
             return Verdict(result: .permerror, detail: "no rDNS: \(error)")

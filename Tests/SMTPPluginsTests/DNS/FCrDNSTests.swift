@@ -164,6 +164,15 @@ import Testing
         #expect(dns.queries.map(\.type) == [.ptr, .aaaa])
     }
 
+    /// An IPv4 client seen on an IPv6 socket is looked up as the IPv4 address it is.
+    @Test func mappedIPv4ClientsAreLookedUpAsIPv4() async throws {
+        let dns = stub()
+        let plugin = try harness(dns, remoteIP: "::ffff:192.0.2.10")
+        try await plugin.connect()
+        #expect(plugin.connection[note: .authenticationResults] == ["iprev=pass policy.iprev=::ffff:192.0.2.10"])
+        #expect(dns.queries.map(\.name) == ["10.2.0.192.in-addr.arpa", "mail.example.org"])
+    }
+
     /// A name the environment gave (TCPREMOTEHOST) that is `localhost`, or not a host name,
     /// ends the check before any lookup, as in qpsmtpd.
     @Test(arguments: ["localhost", "nodots", "bad_name.example"])

@@ -36,7 +36,7 @@ struct HeloDNS: Sendable {
     func lookUp(_ dns: any DNSResolver, deadline: ContinuousClock.Instant) async -> Answers {
         let name = HostName.normalized(host)
         let isLiteral = AddressLiteral.isLiteral(host)
-        let clientText = clientText
+        let clientText = client?.reverseLookupText(given: clientText) ?? clientText
         async let a = Self.outcome(unless: isLiteral) { try await dns.lookup(name, .a, deadline: deadline) }
         async let aaaa = Self.outcome(unless: isLiteral) { try await dns.lookup(name, .aaaa, deadline: deadline) }
         async let ptr = Self.outcome(unless: false) { try await dns.ptr(of: clientText, deadline: deadline).map { .ptr($0) } }

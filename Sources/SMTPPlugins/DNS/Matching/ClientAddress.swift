@@ -24,6 +24,13 @@ extension IPAddress {
         return includingIPv6 && a.octets[0..<12] == b.octets[0..<12]
     }
 
+    /// The text to look the address up by: an IPv4-mapped IPv6 address as its IPv4 address, so its
+    /// PTR records are found under in-addr.arpa.
+    func reverseLookupText(given text: String) -> String {
+        guard let v4 = unmappedV4 else { return text }
+        return v4.octets.map(String.init).joined(separator: ".")
+    }
+
     /// The record type that holds addresses of this family, for forward lookups.
     var addressRecordType: DNSRecordType { (unmappedV4 ?? self).isV4 ? .a : .aaaa }
 }

@@ -107,4 +107,64 @@ import Testing
         }
         #expect(queue.messages.isEmpty)
     }
+
+    /// Each helo refusal as the client reads it: 550, the enhanced code the engine adds, the
+    /// text, and the connection closed. DNS: 127.0.0.1 is client.test.example both ways.
+    @Test(arguments: [
+        ("lenient", "[192.0.2.99]", "5.7.1 Forged IPs not accepted here"),
+        ("lenient", "127.0.0.1", "5.7.1 Plain IP is invalid HELO hostname (RFC 2821)"),
+        ("rfc", "client", "5.7.1 HELO name is not fully qualified. Read RFC 2821"),
+        ("rfc", "bad_name.example", "5.7.1 HELO name contains invalid FQDN characters. Read RFC 1035"),
+        ("rfc", "nowhere.test.example", "5.7.1 HELO hostname does not exist"),
+        ("rfc", "noaddress.test.example", "5.7.1 HELO hostname did not resolve"),
+        ("strict", "[127.0.0.1]", "5.7.1 RFC 2821 allows an address literal, but we do not"),
+        ("strict", "elsewhere.example.net", "5.7.1 That HELO hostname fails FCrDNS"),
+    ])
+    func heloRefusalsOnTheWire(policy: String, host: String, text: String) async throws {
+        let stub = StubDNSResolver()
+        stub.set("1.0.0.127.in-addr.arpa", .ptr, [.ptr("client.test.example")])
+        stub.set("client.test.example", .a, [.a("127.0.0.1")])
+        stub.set("noaddress.test.example", .txt, [.txt("no address here")])
+        stub.set("elsewhere.example.net", .a, [.a("198.51.100.7")])
+        try await withStub(stub) { stubWords in
+            let config = ["plugins": ["test/dns/helo policy \(policy) \(stubWords)"]]
+            try await SMTPTestClient.with(.session, config: config, plugins: StubbedDNS.plugins) { client in
+                try await client.greeting()
+                let reply = try await client.command("HELO \(host)").expect(550)
+                #expect(reply.text == text)
+                #expect(try await client.isClosed())
+            }
+        }
+    }
+
+    @Test func heloStrictAcceptsAMatchingName() async throws {
+        let stub = StubDNSResolver()
+        stub.set("1.0.0.127.in-addr.arpa", .ptr, [.ptr("client.test.example")])
+        stub.set("client.test.example", .a, [.a("127.0.0.1")])
+        try await withStub(stub) { stubWords in
+            try await SMTPTestClient.with(.session, config: ["plugins": ["test/dns/helo policy strict \(stubWords)"]], plugins: StubbedDNS.plugins) { client in
+                try await client.greeting()
+                try await client.command("EHLO client.test.example").expect(250)
+            }
+        }
+    }
+
+    @Test func uriblHeaderInTheQueuedMessage() async throws {
+        let stub = StubDNSResolver()
+        stub.set("evil.example.uribl.test", .a, [.a("127.0.0.2")])
+        let queue = CapturedMail()
+        try await withStub(stub) { stubWords in
+            let config = [
+                "plugins": ["test/dns/uribl \(stubWords)", "rcpt_ok", queue.pluginLine], "rcpthosts": ["test.example"], "uribl_zones": ["uribl.test"],
+            ]
+            try await SMTPTestClient.with(.session, config: config, plugins: StubbedDNS.plugins) { client in
+                try await client.greeting()
+                try await client.helo()
+                try await client.mail(from: "a@b.example").expect(250)
+                try await client.rcpt(to: "u@test.example").expect(250)
+                try await client.data("Subject: x\n\nvisit http://evil.example/now\n").expect(250)
+            }
+        }
+        #expect(queue.messages.first?.header.value(of: "X-URIBL-Match") == "evil.example in uribl.test: 127.0.0.2")
+    }
 }

@@ -14,7 +14,7 @@ import Testing
     }
 
     private func harness(_ line: String, _ dns: any DNSResolver, remoteIP: String = "192.0.2.10") throws -> PluginHarness {
-        try PluginHarness(line, services: services(dns), remoteIP: remoteIP)
+        try PluginHarness(line, services: stubServices(dns), remoteIP: remoteIP)
     }
 
     private func harness(_ dns: any DNSResolver, remoteIP: String = "192.0.2.10") throws -> PluginHarness {
@@ -203,7 +203,7 @@ import Testing
 
     @Test func everyLookupGetsTheHookDeadline() async throws {
         let slow = SlowResolver(stub(), delay: .zero)
-        let plugin = try PluginHarness("fcrdns timeout 2", services: services(slow))
+        let plugin = try PluginHarness("fcrdns timeout 2", services: stubServices(slow))
         let before = ContinuousClock.now
         try await plugin.connect()
         #expect(slow.deadlines.count == 2)

@@ -16,7 +16,7 @@ import Testing
     private func harness(
         _ line: String = "helo", dns: any DNSResolver = StubDNSResolver(), badhelo: [String] = [], remoteIP: String = "192.0.2.10"
     ) throws -> PluginHarness {
-        try PluginHarness(line, config: ["badhelo": badhelo], services: services(dns), remoteIP: remoteIP)
+        try PluginHarness(line, config: ["badhelo": badhelo], services: stubServices(dns), remoteIP: remoteIP)
     }
 
     // MARK: lenient

@@ -8,7 +8,7 @@ import Testing
 @testable import SMTPPlugins
 
 /// Services with `dns` as the resolver, for `PluginHarness`.
-func services(_ dns: any DNSResolver) -> PluginServices {
+func stubServices(_ dns: any DNSResolver) -> PluginServices {
     PluginServices(hostName: "mx.test.example", dns: dns)
 }
 

@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SMTPServices", targets: ["SMTPServices"]),
         .library(name: "SMTPDaemon", targets: ["SMTPDaemon"]),
         .library(name: "SMTPTesting", targets: ["SMTPTesting"]),
+        .library(name: "DNSWire", targets: ["DNSWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -58,7 +59,7 @@ let package = Package(
         .target(
             name: "SMTPServices",
             dependencies: [
-                "SMTPCore", "SMTPPluginAPI", "CPosix",
+                "SMTPCore", "SMTPPluginAPI", "CPosix", "DNSWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -110,6 +111,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The DNS message codec: no dependencies at all, so the fuzz script can compile it with swiftc alone.
+        .target(name: "DNSWire", swiftSettings: swiftSettings),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SMTPCoreTests",
             dependencies: [
@@ -140,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "SMTPServicesTests",
             dependencies: [
-                "SMTPPluginAPI", "SMTPServices", "SMTPTesting",
+                "SMTPPluginAPI", "SMTPServices", "SMTPTesting", "DNSWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -6,6 +6,7 @@
 #   bench/setup.sh                  # once, as root (Debian 12)
 #   bench/run.sh                    # full run: REPS=3, IDLE_N=10000 (about 10 minutes here)
 #   QUICK=1 bench/run.sh            # smoke run: REPS=1 SCALE=0.1 IDLE_N=500 (about 2 minutes)
+#   SERVERS="ours-dns qpsmtpd-dns" SCENARIOS=dns bench/run.sh   # the DNS plugins side by side
 #
 # Environment (defaults in brackets):
 #   REPS [3]        repetitions, servers interleaved (order rotated each repetition)
@@ -13,13 +14,19 @@
 #   IDLE_N [10000]  idle sessions held against our daemon; PEER_IDLE_N [1000] for peers
 #   BIG_MB [50]     size of the one large message
 #   SERVERS         subset of: ours-maildir ours-discard smtp-sink postfix qpsmtpd-forkserver aiosmtpd
-#   SCENARIOS       subset of: big50m par20_reuse par20_conn seq1_reuse par20_100k idle
+#                   ours-dns qpsmtpd-dns (not in the default list: they run only the dns scenario)
+#   SCENARIOS       subset of: big50m par20_reuse par20_conn seq1_reuse par20_100k idle dns
+#   DNS_SESSIONS [2000], DNS_CONCURRENCY [20]   the dns scenario's sessions (times SCALE)
 #   LOGLEVEL [6]    loglevel for our daemon and the Perl qpsmtpd (6 = info)
 #   BENCH_DIR [/tmp/qpsmtpd-bench]  venv, configs, Maildirs, logs, results
 #   OUT             results file [$BENCH_DIR/results/run-DATE.jsonl]
 #   QPSMTPD_BIN     use this binary instead of building .build/release/qpsmtpd
 #
-# All traffic goes to 127.0.0.1, ports 2530-2599. Every server is started in its own
+# The dns scenario: dnsbl (three zones), rhsbl and fcrdns in our daemon and in the Perl
+# qpsmtpd, against a private unbound on 127.53.0.1:2590-2599 serving the zones (never the
+# machine's resolver: ours reads config dns_servers, the Perl side a private resolv.conf
+# through bench/perl/BenchResolver.pm); clients connect from 40 addresses 127.0.2.x.
+# All other traffic goes to 127.0.0.1, ports 2530-2599. Every server is started in its own
 # session and stopped by its PID. Re-print a table: bench/lib/summarize.py FILE.jsonl
 set -euo pipefail
 
@@ -54,7 +61,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 "$PY" "$ROOT/bench/lib/bench.py" --binary "$QPSMTPD_BIN" --bench-dir "$BENCH_DIR" --out "$OUT" \
     --reps "$REPS" --scale "$SCALE" --idle-n "$IDLE_N" --peer-idle-n "$PEER_IDLE_N" --big-mb "$BIG_MB" \
-    --loglevel "$LOGLEVEL" --servers "$SERVERS" --scenarios "$SCENARIOS"
+    --loglevel "$LOGLEVEL" --servers "$SERVERS" --scenarios "$SCENARIOS" \
+    --dns-sessions "${DNS_SESSIONS:-2000}" --dns-concurrency "${DNS_CONCURRENCY:-20}"
 echo >&2
 echo "bench/run.sh: results in $OUT" >&2
 "$PY" "$ROOT/bench/lib/summarize.py" "$OUT"

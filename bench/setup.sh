@@ -4,7 +4,8 @@
 #   bench/setup.sh
 #
 # - Debian packages: postfix (for smtp-source, smtp-sink and a private smtpd
-#   instance), qpsmtpd (the Perl original, run as forkserver), python3-venv.
+#   instance), qpsmtpd (the Perl original, run as forkserver), python3-venv, unbound
+#   (the dns scenario's private DNS server; its system service is never started).
 #   Postfix is installed with debconf "No configuration", so no system MTA is
 #   configured, and no service is started while installing (policy-rc.d).
 # - aiosmtpd from PyPI, in a venv at $BENCH_DIR/venv.
@@ -19,7 +20,7 @@ AIOSMTPD_VERSION=${AIOSMTPD_VERSION:-1.4.6}
 say() { echo "bench/setup: $*" >&2; }
 [ "$(id -u)" -eq 0 ] || { say "run as root"; exit 1; }
 
-want=(postfix qpsmtpd python3-venv procps iproute2)
+want=(postfix qpsmtpd python3-venv procps iproute2 unbound)
 need=()
 for pkg in "${want[@]}"; do
     if ! dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed; then
@@ -52,7 +53,7 @@ if ss -Hltn 'sport = :25' | grep -q .; then
     say "WARNING: something listens on port 25; the benchmark never uses that port"
 fi
 
-for tool in /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/bin/qpsmtpd-forkserver /usr/lib/postfix/sbin/master; do
+for tool in /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/bin/qpsmtpd-forkserver /usr/lib/postfix/sbin/master /usr/sbin/unbound; do
     [ -x "$tool" ] || { say "missing $tool after install"; exit 1; }
 done
 id qpsmtpd >/dev/null 2>&1 || { say "the qpsmtpd package did not create user qpsmtpd"; exit 1; }

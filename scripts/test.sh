@@ -69,4 +69,8 @@ swift build --package-path Benchmarks
 python3 -m py_compile bench/lib/*.py bench/servers/*.py
 bash -n bench/run.sh bench/setup.sh bench/profile.sh
 record "ok   Benchmarks builds; bench/ scripts parse"
+CURRENT="DNSWire fuzzing (30 s)"
+step "$CURRENT: scripts/fuzz-dnswire.sh 30"
+scripts/fuzz-dnswire.sh 30
+record "ok   DNSWire fuzzing: 30 s of libFuzzer, no crash"
 CURRENT=""

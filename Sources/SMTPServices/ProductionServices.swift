@@ -5,18 +5,20 @@ public import SMTPPluginAPI
 /// Builds the services the daemon hands to plugins.
 public enum ProductionServices {
     /// `blocking` is the engine's runner for blocking work (the spool reader uses it too).
-    /// DNS stays unconfigured until the resolver exists: DNS plugins then fail with a clear error.
+    /// `dns` defaults to a resolver that refuses every lookup: the daemon sets each config load's
+    /// `NIODNSResolver` (its servers and timeout) over the process's `DNSResolverCore`.
     public static func pluginServices(
         hostName: String,
         blocking: any BlockingWorkRunner,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        storeCapacity: Int = 100_000
+        storeCapacity: Int = 100_000,
+        dns: any DNSResolver = UnconfiguredDNSResolver()
     ) -> PluginServices {
         let clock = SystemPluginClock()
         return PluginServices(
             blocking: blocking,
             hostName: hostName,
-            dns: UnconfiguredDNSResolver(),
+            dns: dns,
             connector: NIOOutboundConnector(group: group),
             programs: SpawnProgramRunner(group: group),
             store: InMemoryStateStore(capacity: storeCapacity, clock: clock),

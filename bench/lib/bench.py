@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clients  # noqa: E402
+import dnszone  # noqa: E402
 import procs  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,9 +43,13 @@ LOADS = {
 }
 # big50m runs first by default: its RSS growth is then measured against a freshly warmed-up
 # daemon, not against a heap already grown by the 100 KB load.
-ALL_SCENARIOS = ["big50m"] + list(LOADS) + ["idle"]
-ALL_SERVERS = ["ours-maildir", "ours-discard", "smtp-sink", "postfix", "qpsmtpd-forkserver", "aiosmtpd"]
-OURS = ("ours-maildir", "ours-discard")
+# "dns" runs only on the two DNS servers (dnsbl with three zones, rhsbl, fcrdns against the
+# bench's own unbound), and they run nothing else.
+ALL_SCENARIOS = ["big50m"] + list(LOADS) + ["idle", "dns"]
+ALL_SERVERS = ["ours-maildir", "ours-discard", "smtp-sink", "postfix", "qpsmtpd-forkserver", "aiosmtpd",
+               "ours-dns", "qpsmtpd-dns"]
+OURS = ("ours-maildir", "ours-discard", "ours-dns")
+DNS_SERVERS = ("ours-dns", "qpsmtpd-dns")
 
 
 def log(msg):
@@ -114,7 +119,10 @@ class Server:
         queue = f"queue/maildir {self.maildir}" if self.maildir else "queue/discard"
         write(f"{cfg}/me", f"bench.{DOMAIN}\n")
         write(f"{cfg}/rcpthosts", f"{DOMAIN}\n")
-        write(f"{cfg}/plugins", f"count_unrecognized_commands 4\nrcpt_ok\n{queue}\n")
+        write(f"{cfg}/plugins", "\n".join(self._dns_plugins() + ["count_unrecognized_commands 4", "rcpt_ok", queue, ""]))
+        if self.name == "ours-dns":
+            for name, text in dnszone.ours_files(self.a.dns_port).items():
+                write(f"{cfg}/{name}", text)
         write(f"{cfg}/spool_dir", f"{self.dir}/spool\n")
         write(f"{cfg}/loglevel", f"{self.a.loglevel}\n")
         write(f"{cfg}/max_connections", f"{self.a.max_conn}\n")
@@ -126,7 +134,14 @@ class Server:
         write(f"{cfg}/me", f"bench.{DOMAIN}\n")
         write(f"{cfg}/rcpthosts", f"{DOMAIN}\n")
         write(f"{cfg}/plugin_dirs", "/usr/share/qpsmtpd/plugins\n")
-        write(f"{cfg}/plugins", f"count_unrecognized_commands 4\nrcpt_ok\nqueue/maildir {self.maildir}\n")
+        write(f"{cfg}/plugins", "\n".join(self._dns_plugins() + ["count_unrecognized_commands 4", "rcpt_ok",
+                                                                   f"queue/maildir {self.maildir}", ""]))
+        if self.name == "qpsmtpd-dns":
+            # The same zones; Net::DNS is pointed at the bench's unbound by BenchResolver.pm.
+            files = dnszone.ours_files(self.a.dns_port)
+            write(f"{cfg}/dnsbl_zones", files["dnsbl_zones"])
+            write(f"{cfg}/rhsbl_zones", files["rhsbl_zones"])
+            write(f"{self.dir}/resolv.conf", dnszone.perl_resolv_conf(self.a.dns_port))
         write(f"{cfg}/spool_dir", f"{self.dir}/spool\n")
         write(f"{cfg}/loglevel", f"{self.a.loglevel}\n")
         pw = pwd.getpwnam("qpsmtpd")
@@ -134,6 +149,9 @@ class Server:
         os.chown(f"{self.dir}/spool", pw.pw_uid, pw.pw_gid)
         os.chmod(f"{self.dir}/spool", 0o700)
         return cfg
+
+    def _dns_plugins(self):
+        return dnszone.PLUGINS if self.name in DNS_SERVERS else []
 
     def _postfix_config(self):
         etc = os.path.join(self.dir, "etc")
@@ -223,7 +241,7 @@ class Server:
         env = dict(os.environ)
         cwd = self.dir
         if self.name in OURS:
-            if self.name == "ours-maildir":
+            if self.name in ("ours-maildir", "ours-dns"):
                 self.maildir = os.path.join(self.dir, "Maildir")
                 make_maildir(self.maildir)
             else:
@@ -234,11 +252,18 @@ class Server:
         elif self.name == "postfix":
             self.maildir = os.path.join(self.dir, "vmail", "Maildir")
             cmd = [POSTFIX_MASTER, "-c", self._postfix_config()]
-        elif self.name == "qpsmtpd-forkserver":
+        elif self.name in ("qpsmtpd-forkserver", "qpsmtpd-dns"):
             self.maildir = os.path.join(self.dir, "Maildir")
             make_maildir(self.maildir, "qpsmtpd")
             env["QPSMTPD_CONFIG"] = self._qpsmtpd_config()
-            cmd = ["perl", "-T", "-I" + os.path.join(BENCH, "perl"), "-MBenchNoPTR", FORKSERVER,
+            if self.name == "qpsmtpd-dns":
+                # Every Net::DNS resolver asks the bench's unbound (the core's PTR lookup too,
+                # which fcrdns reads, so BenchNoPTR is not loaded here).
+                env["BENCH_RESOLV_CONF"] = f"{self.dir}/resolv.conf"
+                perl_module = "-MBenchResolver"
+            else:
+                perl_module = "-MBenchNoPTR"
+            cmd = ["perl", "-T", "-I" + os.path.join(BENCH, "perl"), perl_module, FORKSERVER,
                    "-l", "127.0.0.1", "-p", str(self.port), "-u", "qpsmtpd",
                    "-c", str(a.max_conn), "-m", "0"]
         elif self.name == "aiosmtpd":
@@ -404,6 +429,26 @@ def run_big(server, a):
     return m
 
 
+def run_dns(server, a):
+    """dns_mix from 40 source addresses, 10% of them listed, every 10th sender listed: the
+    outcome counts must be the ones the zones imply, on every server."""
+    plan = dnszone.plan(a.dns_sessions)
+    clients.dns_mix(server.port, dnszone.plan(len(dnszone.CLIENTS), seed=1), a.dns_concurrency)  # warm-up pass
+    server.clean()
+    (counts, times, _), m = measure(server, lambda: clients.dns_mix(server.port, plan, a.dns_concurrency))
+    want = dict(zip(("refused_connect", "refused_mail", "accepted"), dnszone.expected(plan)))
+    got = {k: counts[k] for k in want}
+    times.sort()
+    q = statistics.quantiles(times, n=100, method="inclusive") if len(times) > 1 else [times[0]] * 99
+    m.update(sessions=len(plan), concurrency=a.dns_concurrency, rate=round(len(plan) / m["seconds"], 1),
+             **counts, expected=want, lat_p50_ms=round(q[49], 2), lat_p90_ms=round(q[89], 2),
+             lat_p99_ms=round(q[98], 2), lat_max_ms=round(times[-1], 2), drain_s=server.drain(),
+             delivered=server.delivered(),
+             status="ok" if got == want and counts["error"] == counts["other"] == 0 else f"outcomes {got} != {want}")
+    server.clean()
+    return m
+
+
 def run_idle(server, n, a):
     sync()
     base_rss, base_pss, base_procs = procs.tree_memory(server.sid)
@@ -447,6 +492,8 @@ def main():
     ap.add_argument("--loglevel", type=int, default=6)
     ap.add_argument("--load-timeout", type=float, default=300)
     ap.add_argument("--idle-timeout", type=float, default=300)
+    ap.add_argument("--dns-sessions", type=int, default=2000)
+    ap.add_argument("--dns-concurrency", type=int, default=20)
     a = ap.parse_args()
     servers = a.servers.split()
     scenarios = a.scenarios.split()
@@ -487,6 +534,12 @@ def main():
               qpsmtpd=version(["dpkg-query", "-W", "-f=${Version}", "qpsmtpd"]),
               ours=a.binary, reps=a.reps, scale=a.scale, servers=servers, scenarios=scenarios,
               idle_n=a.idle_n, peer_idle_n=a.peer_idle_n, big_mb=a.big_mb, loglevel=a.loglevel))
+    unbound = None
+    if any(s in DNS_SERVERS for s in servers) and "dns" in scenarios:
+        a.dns_port = pick_dns_port()
+        unbound = dnszone.Unbound(a.bench_dir, a.dns_port).start()
+        log(f"unbound: {dnszone.ADDRESS}:{a.dns_port}, zones {' '.join(dnszone.DNSBL_ZONES)} {dnszone.RHSBL_ZONE}")
+    a.dns_sessions = max(len(dnszone.CLIENTS), int(a.dns_sessions * a.scale))
     tx0 = non_loopback_tx()
     smtp_log = open(os.path.join(a.bench_dir, "logs", "smtp-source.log"), "ab")
     current = [None]
@@ -499,6 +552,9 @@ def main():
         for rep in range(1, a.reps + 1):
             order = servers[(rep - 1) % len(servers):] + servers[:(rep - 1) % len(servers)]
             for name in order:
+                if name in DNS_SERVERS and unbound is None:
+                    log(f"{name}: skipped, it runs only the dns scenario")
+                    continue
                 srv = Server(name, a)
                 current[0] = srv
                 srv.start(2530 + ALL_SERVERS.index(name) * 5)
@@ -506,11 +562,15 @@ def main():
                     smtp_source(srv, 20, a.warmup, 4096, True, smtp_log, 120)
                     srv.clean()
                 for scen in scenarios:
+                    if (scen == "dns") != (name in DNS_SERVERS):
+                        continue
                     base = dict(kind="result", server=name, scenario=scen, rep=rep)
                     if scen in LOADS:
                         emit({**base, **run_load(srv, scen, a, smtp_log)})
                     elif scen == "big50m":
                         emit({**base, **run_big(srv, a)})
+                    elif scen == "dns":
+                        emit({**base, **run_dns(srv, a)})
                     elif scen == "idle":
                         n = a.idle_n if name in OURS else min(a.idle_n, a.peer_idle_n)
                         emit({**base, **run_idle(srv, n, a)})
@@ -521,8 +581,23 @@ def main():
     finally:
         if current[0]:
             current[0].stop()
+        if unbound:
+            unbound.stop()
         emit(dict(kind="end", finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
                   non_loopback_tx_packets=non_loopback_tx() - tx0))
+
+
+def pick_dns_port():
+    """A port free for UDP and TCP on the unbound address, in 2590-2599."""
+    for port in range(2590, 2600):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+            try:
+                u.bind((dnszone.ADDRESS, port))
+                t.bind((dnszone.ADDRESS, port))
+                return port
+            except OSError:
+                continue
+    raise SystemExit(f"no free port in 2590-2599 on {dnszone.ADDRESS}")
 
 
 def non_loopback_tx():

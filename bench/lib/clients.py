@@ -163,3 +163,66 @@ def hold_idle(port, n, on_held, concurrency=100, step_timeout=60.0, total_timeou
         return len(writers), failed, seconds
 
     return asyncio.run(main())
+
+
+def dns_mix(port, plan, concurrency=20, step_timeout=30.0):
+    """The "dns" scenario's load: one session per (source address, sender) in `plan`, at
+    most `concurrency` at a time, each from its own 127.x source address: greeting, EHLO,
+    MAIL, RCPT, DATA and a 4 KB message, QUIT; it stops at the first refusal. Returns
+    (outcome counts, per-session milliseconds, seconds for all)."""
+    payload = message_bytes(4096) + b".\r\n"
+    counts = {"refused_connect": 0, "refused_mail": 0, "accepted": 0, "other": 0, "error": 0}
+
+    async def reply(reader):
+        while True:
+            line = await asyncio.wait_for(reader.readline(), step_timeout)
+            if len(line) < 4:
+                raise ConnectionError(f"short reply line {line!r}")
+            if line[3:4] != b"-":
+                return int(line[:3])
+
+    async def one(source, sender, gate, times):
+        async with gate:
+            t0 = time.perf_counter()
+            try:
+                r, w = await asyncio.wait_for(
+                    asyncio.open_connection(HOST, port, local_addr=(source, 0)), step_timeout)
+            except (OSError, asyncio.TimeoutError):
+                counts["error"] += 1
+                return
+            try:
+                outcome = await session(r, w, sender)
+            except (OSError, ConnectionError, asyncio.TimeoutError):
+                outcome = "error"
+            finally:
+                w.close()
+            counts[outcome] += 1
+            times.append((time.perf_counter() - t0) * 1000.0)
+
+    async def session(r, w, sender):
+        if await reply(r) != 220:
+            return "refused_connect"
+        for line, want in ((b"EHLO dns.bench.client", 250), (f"MAIL FROM:<{sender}>".encode(), 250),
+                           (b"RCPT TO:<rcpt@test.example>", 250), (b"DATA", 354)):
+            w.write(line + b"\r\n")
+            code = await reply(r)
+            if code != want:
+                return "refused_mail" if line.startswith(b"MAIL") and code >= 400 else "other"
+        w.write(payload)
+        code = await reply(r)
+        w.write(b"QUIT\r\n")
+        try:
+            await reply(r)
+        except (OSError, ConnectionError):
+            pass
+        return "accepted" if code == 250 else "other"
+
+    async def main():
+        gate = asyncio.Semaphore(concurrency)
+        times = []
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(src, snd, gate, times) for src, snd in plan))
+        return times, time.perf_counter() - t0
+
+    times, seconds = asyncio.run(main())
+    return counts, times, seconds

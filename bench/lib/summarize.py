@@ -150,6 +150,8 @@ def main(paths):
               f"{','.join(statuses)}{extra} |")
     w("")
 
+    dns_section(by, w)
+
     # ---- targets
     w("### Targets")
     w("")
@@ -188,6 +190,42 @@ def main(paths):
     else:
         w("| one 50 MB message: RSS grows ≤ 5 MB | not measured | n/a |")
     print("\n".join(out))
+
+
+def dns_section(by, w):
+    """The dns scenario: sessions/s, latency per session, outcomes, and ours ÷ the Perl qpsmtpd."""
+    servers = [s for s in ("ours-dns", "qpsmtpd-dns") if by[(s, "dns")]]
+    if not servers:
+        return
+    w("### dns: dnsbl (3 zones) + rhsbl + fcrdns against a local unbound, 40 client addresses (10% listed)")
+    w("")
+    w("| server | reps | sessions | sessions/s (median) | min–max | session p50/p90/p99 ms | "
+      "refused at connect / at MAIL / accepted | server CPU ms/session | peak PSS MB | machine busy % | status |")
+    w("|---|---:|---:|---:|---|---|---|---:|---:|---:|---|")
+    for s in servers:
+        rs = by[(s, "dns")]
+        rates = [r["rate"] for r in rs if r.get("rate")]
+        last = rs[-1]
+        lat = "/".join(fmt(med(r.get(k) for r in rs), 1) for k in ("lat_p50_ms", "lat_p90_ms", "lat_p99_ms"))
+        cpu = med(r["server_cpu_s"] * 1000 / r["sessions"] for r in rs if r.get("sessions"))
+        w(f"| {s} | {len(rs)} | {fmt(med(r['sessions'] for r in rs))} | {fmt(med(rates), 1)} | "
+          f"{fmt(min(rates), 1)}–{fmt(max(rates), 1)} | {lat} | "
+          f"{last['refused_connect']} / {last['refused_mail']} / {last['accepted']} | {fmt(cpu, 2)} | "
+          f"{fmt(med(r.get('peak_pss_kb') for r in rs) / 1024, 1)} | {fmt(med(r.get('busy_pct') for r in rs))} | "
+          f"{','.join(sorted({r.get('status', '?') for r in rs}))} |")
+    reps = defaultdict(dict)
+    for s in servers:
+        for r in by[(s, "dns")]:
+            if r.get("status") == "ok":
+                reps[r["rep"]][s] = r["rate"]
+    vals = [d["ours-dns"] / d["qpsmtpd-dns"] for d in reps.values() if len(d) == 2]
+    w("")
+    if vals:
+        w(f"ours-dns ÷ qpsmtpd-dns, sessions/s, per repetition: median {med(vals):.2f}× "
+          f"[{min(vals):.2f}–{max(vals):.2f}] over {len(vals)} repetition(s).")
+    else:
+        w("ours-dns ÷ qpsmtpd-dns: not measured (both servers must run in the same repetition with status ok).")
+    w("")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 public import NIOPosix
 public import SMTPPluginAPI
 public import SMTPServer
-import SMTPServices
+public import SMTPServices
 
 /// What lives as long as the process: made once, handed to every (re)load. Rebuilding these at
 /// SIGHUP would leak the old pool's threads and forget AUTH failures counted so far.
@@ -13,11 +13,14 @@ public final class DaemonResources: Sendable {
     /// What plugins ask of the engine (connections, programs, the state store, ...). Made once,
     /// so state a plugin keeps in the store (greylisting, karma) survives a reload.
     public let services: PluginServices
+    /// The DNS resolver's sockets, cache and knowledge of dead servers; each load adds its servers.
+    public let dns: DNSResolverCore
 
     public init(blockingThreads: Int, authFailures: AuthFailureTracker = AuthFailureTracker()) {
         blockingPool = NIOThreadPool(numberOfThreads: max(1, blockingThreads))
         blockingPool.start()
         self.authFailures = authFailures
+        dns = DNSResolverCore()
         services = ProductionServices.pluginServices(hostName: "localhost", blocking: ThreadPoolBlockingRunner(pool: blockingPool))
     }
 

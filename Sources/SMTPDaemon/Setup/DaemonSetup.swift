@@ -44,6 +44,10 @@ public struct DaemonSetup: Sendable {
         // The services (and the store behind them) are the process's; only the host name is this load's.
         var services = resources.services
         services.hostName = settings.hostName
+        // Servers and timeout are this load's; sockets, cache and server health the process's.
+        let (dnsConfiguration, dnsProblems) = DNSResolverConfiguration.load(config: config, resolvConf: DirectoryConfigStore.readFile("/etc/resolv.conf"))
+        errors += dnsProblems.map { ConfigError(file: $0.file, line: $0.line, message: $0.message) }
+        services.dns = resources.dns.resolver(dnsConfiguration)
         let (hooks, pluginErrors) = PluginLoader(registry: plugins, config: config, services: services, logger: logger).load()
         errors += pluginErrors
         if errors.isEmpty && !hooks.has(.queue) {

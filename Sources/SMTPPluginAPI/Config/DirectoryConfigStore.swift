@@ -73,7 +73,8 @@ public final class DirectoryConfigStore: ConfigStore {
         text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
     }
 
-    static func readFile(_ path: String) -> String? {
+    /// A whole text file, nil when it cannot be read.
+    public static func readFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

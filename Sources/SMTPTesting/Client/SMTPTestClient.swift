@@ -1,7 +1,7 @@
 public import Logging
 import NIOCore
 public import SMTPDaemon
-import SMTPPluginAPI
+public import SMTPPluginAPI
 
 /// One client API over every `SMTPTestSetup`: a test scripts a conversation once and runs it on
 /// a bare session, on the codec in an embedded channel, or live over loopback.
@@ -36,21 +36,22 @@ public final class SMTPTestClient {
     /// Starts a session on `setup`, its environment built from `config` (file name → lines,
     /// `plugins` among them) and `plugins`, as `TestServer` builds it. The client has not read
     /// the greeting yet.
+    /// `dns` answers the plugins' lookups instead of the daemon's resolver (a `StubDNSResolver`).
     public static func start(
         _ setup: SMTPTestSetup, config: [String: [String]], plugins registry: PluginRegistry = .testing,
-        logLevel: Logger.Level = .critical
+        logLevel: Logger.Level = .critical, dns: (any DNSResolver)? = nil
     ) async throws -> SMTPTestClient {
         // Loopback on every setup, so what plugins and headers see does not depend on it.
         let connection = Connection(id: "test.\(UInt32.random(in: 0...UInt32.max))", remoteIP: "127.0.0.1", remotePort: 40000, localIP: "127.0.0.1", localPort: 25)
         let transport: any SMTPTestTransport
         switch setup {
         case .session:
-            transport = SessionTransport(environment: try TestEnvironment.make(config: config, plugins: registry, logLevel: logLevel), connection: connection)
+            transport = SessionTransport(environment: try TestEnvironment.make(config: config, plugins: registry, logLevel: logLevel, dns: dns), connection: connection)
         case .embeddedChannel:
             transport = try await EmbeddedChannelTransport(
-                environment: try TestEnvironment.make(config: config, plugins: registry, logLevel: logLevel), connection: connection)
+                environment: try TestEnvironment.make(config: config, plugins: registry, logLevel: logLevel, dns: dns), connection: connection)
         case .live:
-            transport = try await LiveTransport(server: try await TestServer.start(config: config, plugins: registry, logLevel: logLevel))
+            transport = try await LiveTransport(server: try await TestServer.start(config: config, plugins: registry, logLevel: logLevel, dns: dns))
         }
         return SMTPTestClient(setup: setup, transport: transport)
     }
@@ -58,9 +59,9 @@ public final class SMTPTestClient {
     /// Runs `body` with a client on `setup` and closes it afterwards, whether `body` threw or not.
     public static func with<Result>(
         _ setup: SMTPTestSetup, config: [String: [String]], plugins registry: PluginRegistry = .testing,
-        _ body: (SMTPTestClient) async throws -> Result
+        dns: (any DNSResolver)? = nil, _ body: (SMTPTestClient) async throws -> Result
     ) async throws -> Result {
-        let client = try await start(setup, config: config, plugins: registry)
+        let client = try await start(setup, config: config, plugins: registry, dns: dns)
         do {
             let result = try await body(client)
             await client.close()

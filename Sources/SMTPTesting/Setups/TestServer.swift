@@ -2,7 +2,7 @@ public import Logging
 import NIOCore
 import NIOPosix
 public import SMTPDaemon
-import SMTPPluginAPI
+public import SMTPPluginAPI
 public import SMTPServer
 import ServiceLifecycle
 
@@ -31,9 +31,9 @@ public final class TestServer: Sendable {
     public static func start(
         config files: [String: [String]], plugins registry: PluginRegistry = .builtIn,
         maxConnections: Int = 0, maxPerIP: Int = 0, logLevel: Logger.Level = .critical,
-        shutdownGrace: Duration = .seconds(30)
+        shutdownGrace: Duration = .seconds(30), dns: (any DNSResolver)? = nil
     ) async throws -> TestServer {
-        let environment = try TestEnvironment.make(config: files, plugins: registry, logLevel: logLevel)
+        let environment = try TestEnvironment.make(config: files, plugins: registry, logLevel: logLevel, dns: dns)
         let logger = environment.logger
         let limiter = ConnectionLimiter(maxConnections: maxConnections, maxPerIP: maxPerIP)
         let (bound, continuation) = AsyncStream.makeStream(of: Int.self)

@@ -4,16 +4,10 @@ import Testing
 
 @testable import SMTPPlugins
 
-/// The DNS plugins in a whole session, so the replies are checked as the client reads them: the
-/// engine turns each plugin's answer into the reply. Sessions connect from 127.0.0.1.
+/// The DNS plugins in a whole session with a stub resolver, so the replies are checked as the
+/// client reads them: the engine turns each plugin's answer into the reply. Sessions connect from
+/// 127.0.0.1.
 @Suite struct DNSSessionTests {
-    /// Runs `body` with a stub registered for `test/dns/*` lines (`stub N` is added to each).
-    private func withStub<R>(_ stub: StubDNSResolver, _ body: (String) async throws -> R) async rethrows -> R {
-        let id = StubbedDNS.register(stub)
-        defer { StubbedDNS.forget(id) }
-        return try await body("stub \(id)")
-    }
-
     /// qpsmtpd forces helo's refusals to disconnect: 550 and the connection closes.
     @Test(arguments: SMTPTestSetup.allCases)
     func heloRefusalClosesTheConnection(setup: SMTPTestSetup) async throws {
@@ -42,13 +36,11 @@ import Testing
         let stub = StubDNSResolver()
         stub.fail("1.0.0.127.in-addr.arpa", .ptr, with: .timeout)
         stub.set("mail.example.org", .a, [.a("127.0.0.1")])
-        try await withStub(stub) { stubWords in
-            try await SMTPTestClient.with(.session, config: ["plugins": ["test/dns/helo policy strict dns_failure defer \(stubWords)"]], plugins: StubbedDNS.plugins) { client in
-                try await client.greeting()
-                let reply = try await client.command("HELO mail.example.org").expect(421)
-                #expect(reply.text == "4.7.1 error getting reverse DNS for 127.0.0.1")
-                #expect(try await client.isClosed())
-            }
+        try await SMTPTestClient.with(.session, config: ["plugins": ["helo policy strict dns_failure defer"]], dns: stub) { client in
+            try await client.greeting()
+            let reply = try await client.command("HELO mail.example.org").expect(421)
+            #expect(reply.text == "4.7.1 error getting reverse DNS for 127.0.0.1")
+            #expect(try await client.isClosed())
         }
     }
 
@@ -58,30 +50,27 @@ import Testing
         stub.set("1.0.0.127.in-addr.arpa", .ptr, [.ptr("client.test.example")])
         stub.set("client.test.example", .a, [.a("127.0.0.1")])
         let queue = CapturedMail()
-        try await withStub(stub) { stubWords in
-            let config = ["plugins": ["test/dns/fcrdns \(stubWords)", "rcpt_ok", queue.pluginLine], "rcpthosts": ["test.example"]]
-            try await SMTPTestClient.with(.session, config: config, plugins: StubbedDNS.plugins) { client in
-                try await client.greeting()
-                try await client.helo()
-                try await client.mail(from: "a@client.test.example").expect(250)
-                try await client.rcpt(to: "u@test.example").expect(250)
-                try await client.data("Subject: x\n\nhi\n").expect(250)
-            }
+        let config = ["plugins": ["fcrdns", "rcpt_ok", queue.pluginLine], "rcpthosts": ["test.example"]]
+        try await SMTPTestClient.with(.session, config: config, dns: stub) { client in
+            try await client.greeting()
+            try await client.helo()
+            try await client.mail(from: "a@client.test.example").expect(250)
+            try await client.rcpt(to: "u@test.example").expect(250)
+            try await client.data("Subject: x\n\nhi\n").expect(250)
         }
         let results = try #require(queue.messages.first?.header.value(of: "Authentication-Results"))
         #expect(results == "mx.test.example; iprev=pass policy.iprev=127.0.0.1")
     }
 
     /// With `reject 1` (temp, as qpsmtpd forces) a failed check at connect is a 421 and a close.
-    @Test func fcrdnsRejectAtConnect() async throws {
+    @Test(arguments: SMTPTestSetup.allCases)
+    func fcrdnsRejectAtConnect(setup: SMTPTestSetup) async throws {
         let stub = StubDNSResolver()
         stub.fail("1.0.0.127.in-addr.arpa", .ptr, with: .nxdomain("1.0.0.127.in-addr.arpa"))
-        try await withStub(stub) { stubWords in
-            try await SMTPTestClient.with(.session, config: ["plugins": ["test/dns/fcrdns reject 1 \(stubWords)"]], plugins: StubbedDNS.plugins) { client in
-                let reply = try await client.reply().expect(421, "4.7.25")
-                #expect(reply.text == "4.7.25 Reverse DNS validation failed for 127.0.0.1")
-                #expect(try await client.isClosed())
-            }
+        try await SMTPTestClient.with(setup, config: ["plugins": ["fcrdns reject 1"]], dns: stub) { client in
+            let reply = try await client.reply().expect(421, "4.7.25")
+            #expect(reply.text == "4.7.25 Reverse DNS validation failed for 127.0.0.1")
+            #expect(try await client.isClosed())
         }
     }
 
@@ -91,19 +80,17 @@ import Testing
         stub.set("evil.example.uribl.test", .a, [.a("127.0.0.2")])
         stub.set("evil.example.uribl.test", .txt, [.txt("listed for spam")])
         let queue = CapturedMail()
-        try await withStub(stub) { stubWords in
-            let config = [
-                "plugins": ["test/dns/uribl action \(action) \(stubWords)", "rcpt_ok", queue.pluginLine], "rcpthosts": ["test.example"],
-                "uribl_zones": ["uribl.test"],
-            ]
-            try await SMTPTestClient.with(.session, config: config, plugins: StubbedDNS.plugins) { client in
-                try await client.greeting()
-                try await client.helo()
-                try await client.mail(from: "a@b.example").expect(250)
-                try await client.rcpt(to: "u@test.example").expect(250)
-                let reply = try await client.data("Subject: x\n\nvisit http://www.evil.example/now\n").expect(code, enhanced)
-                #expect(reply.text == "\(enhanced) evil.example in uribl.test: listed for spam")
-            }
+        let config = [
+            "plugins": ["uribl action \(action)", "rcpt_ok", queue.pluginLine], "rcpthosts": ["test.example"],
+            "uribl_zones": ["uribl.test"],
+        ]
+        try await SMTPTestClient.with(.session, config: config, dns: stub) { client in
+            try await client.greeting()
+            try await client.helo()
+            try await client.mail(from: "a@b.example").expect(250)
+            try await client.rcpt(to: "u@test.example").expect(250)
+            let reply = try await client.data("Subject: x\n\nvisit http://www.evil.example/now\n").expect(code, enhanced)
+            #expect(reply.text == "\(enhanced) evil.example in uribl.test: listed for spam")
         }
         #expect(queue.messages.isEmpty)
     }
@@ -126,14 +113,12 @@ import Testing
         stub.set("client.test.example", .a, [.a("127.0.0.1")])
         stub.set("noaddress.test.example", .txt, [.txt("no address here")])
         stub.set("elsewhere.example.net", .a, [.a("198.51.100.7")])
-        try await withStub(stub) { stubWords in
-            let config = ["plugins": ["test/dns/helo policy \(policy) \(stubWords)"]]
-            try await SMTPTestClient.with(.session, config: config, plugins: StubbedDNS.plugins) { client in
-                try await client.greeting()
-                let reply = try await client.command("HELO \(host)").expect(550)
-                #expect(reply.text == text)
-                #expect(try await client.isClosed())
-            }
+        let config = ["plugins": ["helo policy \(policy)"]]
+        try await SMTPTestClient.with(.session, config: config, dns: stub) { client in
+            try await client.greeting()
+            let reply = try await client.command("HELO \(host)").expect(550)
+            #expect(reply.text == text)
+            #expect(try await client.isClosed())
         }
     }
 
@@ -141,11 +126,9 @@ import Testing
         let stub = StubDNSResolver()
         stub.set("1.0.0.127.in-addr.arpa", .ptr, [.ptr("client.test.example")])
         stub.set("client.test.example", .a, [.a("127.0.0.1")])
-        try await withStub(stub) { stubWords in
-            try await SMTPTestClient.with(.session, config: ["plugins": ["test/dns/helo policy strict \(stubWords)"]], plugins: StubbedDNS.plugins) { client in
-                try await client.greeting()
-                try await client.command("EHLO client.test.example").expect(250)
-            }
+        try await SMTPTestClient.with(.session, config: ["plugins": ["helo policy strict"]], dns: stub) { client in
+            try await client.greeting()
+            try await client.command("EHLO client.test.example").expect(250)
         }
     }
 
@@ -153,17 +136,15 @@ import Testing
         let stub = StubDNSResolver()
         stub.set("evil.example.uribl.test", .a, [.a("127.0.0.2")])
         let queue = CapturedMail()
-        try await withStub(stub) { stubWords in
-            let config = [
-                "plugins": ["test/dns/uribl \(stubWords)", "rcpt_ok", queue.pluginLine], "rcpthosts": ["test.example"], "uribl_zones": ["uribl.test"],
-            ]
-            try await SMTPTestClient.with(.session, config: config, plugins: StubbedDNS.plugins) { client in
-                try await client.greeting()
-                try await client.helo()
-                try await client.mail(from: "a@b.example").expect(250)
-                try await client.rcpt(to: "u@test.example").expect(250)
-                try await client.data("Subject: x\n\nvisit http://evil.example/now\n").expect(250)
-            }
+        let config = [
+            "plugins": ["uribl", "rcpt_ok", queue.pluginLine], "rcpthosts": ["test.example"], "uribl_zones": ["uribl.test"],
+        ]
+        try await SMTPTestClient.with(.session, config: config, dns: stub) { client in
+            try await client.greeting()
+            try await client.helo()
+            try await client.mail(from: "a@b.example").expect(250)
+            try await client.rcpt(to: "u@test.example").expect(250)
+            try await client.data("Subject: x\n\nvisit http://evil.example/now\n").expect(250)
         }
         #expect(queue.messages.first?.header.value(of: "X-URIBL-Match") == "evil.example in uribl.test: 127.0.0.2")
     }

@@ -183,6 +183,9 @@ import Testing
         let started = ContinuousClock.now
         #expect(try await plugin.dataPost() == .declined)
         #expect(slow.deadlines.count == 40)
+        // Every query has the hook's deadline (the harness gives plugins 5 s).
+        let finished = ContinuousClock.now
+        #expect(slow.deadlines.allSatisfy { $0 >= started + .seconds(5) && $0 <= finished + .seconds(5) })
         #expect(slow.mostAtOnce == URIBL.parallelLookups)
         #expect(ContinuousClock.now - started < .seconds(3))
     }

@@ -24,5 +24,9 @@ public enum BuiltInPlugins {
         ("async/resolvable_fromhost", ResolvableFromHost.self),
         ("dns_whitelist_soft", DNSWhitelistSoft.self),
         ("async/dns_whitelist_soft", DNSWhitelistSoft.self),
+        ("fcrdns", FCrDNS.self),
+        ("helo", Helo.self),
+        ("uribl", URIBL.self),
+        ("async/uribl", URIBL.self),
     ]
 }

@@ -47,6 +47,11 @@ import Testing
             "async/resolvable_fromhost": ([], [.mail]),
             "dns_whitelist_soft": ([], [.connect, .rcpt, .disconnect]),
             "async/dns_whitelist_soft": ([], [.connect, .rcpt, .disconnect]),
+            "fcrdns": ([], [.connect]),
+            "helo": ([], [.helo, .ehlo, .dataPost]),
+            // Without uribl_zones there is nothing to check: uribl registers nothing.
+            "uribl": ([], []),
+            "async/uribl": ([], []),
         ]
         #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {

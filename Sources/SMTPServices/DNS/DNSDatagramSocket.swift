@@ -39,10 +39,16 @@ final class DNSDatagramSocket: Sendable {
     }
 
     /// Sends the question to `server`; `promise` gets the answer, or `DNSTryError.noAnswer` at
-    /// `deadline`.
-    func ask(_ question: DNSQuestion, of server: SocketAddress, until deadline: NIODeadline, promise: EventLoopPromise<DNSMessage>) {
+    /// `deadline`. `serverUsable` is asked on the socket's loop just before sending: a server
+    /// put down meanwhile is not asked (`abandon` runs on the same loop, so a query is either
+    /// registered before it and abandoned, or refused here).
+    func ask(_ question: DNSQuestion, of server: SocketAddress, until deadline: NIODeadline, promise: EventLoopPromise<DNSMessage>, serverUsable: @escaping @Sendable () -> Bool) {
         let handler = self.handler
         channel.eventLoop.execute {
+            guard serverUsable() else {
+                promise.fail(DNSTryError.noAnswer)
+                return
+            }
             handler.value.ask(question, of: server, until: deadline, promise: promise)
         }
     }
@@ -52,6 +58,14 @@ final class DNSDatagramSocket: Sendable {
         let handler = self.handler
         channel.eventLoop.execute {
             handler.value.withdraw(promise)
+        }
+    }
+
+    /// Ends the queries waiting on `server` without an answer.
+    func abandon(_ server: SocketAddress) {
+        let handler = self.handler
+        channel.eventLoop.execute {
+            handler.value.abandon(server)
         }
     }
 
@@ -128,6 +142,12 @@ final class DNSDatagramHandler: ChannelInboundHandler {
     func withdraw(_ promise: EventLoopPromise<DNSMessage>) {
         guard let id = pending.first(where: { $0.value.promise.futureResult === promise.futureResult })?.key else { return }
         finish(id, with: .failure(DNSTryError.cancelled))
+    }
+
+    func abandon(_ server: SocketAddress) {
+        for (id, query) in pending where query.server == server {
+            finish(id, with: .failure(DNSTryError.noAnswer))
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

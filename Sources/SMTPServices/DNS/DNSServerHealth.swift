@@ -36,12 +36,14 @@ final class DNSServerHealth: Sendable {
     /// A try sent at `sentAt` got no usable answer (silence, garbage, truncation it could not
     /// get past). A server that answered other queries meanwhile is alive and lost one packet,
     /// or was slow on one name: that does not count against it.
-    func missed(_ server: SocketAddress, sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) {
-        states.withLock { states in
+    /// True when this miss put the server down: tries still waiting on it should give up.
+    @discardableResult
+    func missed(_ server: SocketAddress, sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) -> Bool {
+        states.withLock { states -> Bool in
             var state = states[server] ?? State()
-            if let lastAnswer = state.lastAnswer, lastAnswer >= sentAt { return }
+            if let lastAnswer = state.lastAnswer, lastAnswer >= sentAt { return false }
             // Tries already in flight when the server was put down do not extend the hold-down.
-            if let until = state.downUntil, until > now { return }
+            if let until = state.downUntil, until > now { return false }
             state.silentTries += 1
             // A server already put down once is put down again at its first silent probe.
             let threshold = state.strikes > 0 ? 1 : Self.triesBeforeDown
@@ -50,8 +52,11 @@ final class DNSServerHealth: Sendable {
                 state.downUntil = now + holdDown
                 state.strikes += 1
                 state.silentTries = 0
+                states[server] = state
+                return true
             }
             states[server] = state
+            return false
         }
     }
 }

@@ -24,7 +24,7 @@ final class DNSTransport: Sendable {
     }
 
     /// The server's response, or `DNSTryError` when this try got none by `deadline`.
-    func ask(_ question: DNSQuestion, of server: SocketAddress, until deadline: ContinuousClock.Instant) async throws -> DNSMessage {
+    func ask(_ question: DNSQuestion, of server: SocketAddress, until deadline: ContinuousClock.Instant, serverUsable: @escaping @Sendable () -> Bool) async throws -> DNSMessage {
         let nioDeadline = NIODeadline.now() + TimeAmount(ContinuousClock.now.duration(to: deadline))
         let opening = datagramSocket(for: server)
         let socket: DNSDatagramSocket
@@ -36,7 +36,7 @@ final class DNSTransport: Sendable {
         }
         let promise = socket.channel.eventLoop.makePromise(of: DNSMessage.self)
         let message = try await withTaskCancellationHandler {
-            socket.ask(question, of: server, until: nioDeadline, promise: promise)
+            socket.ask(question, of: server, until: nioDeadline, promise: promise, serverUsable: serverUsable)
             return try await promise.futureResult.get()
         } onCancel: {
             socket.withdraw(promise)
@@ -44,7 +44,11 @@ final class DNSTransport: Sendable {
         guard message.header.truncated else { return message }
         // RFC 7766 §5: a truncated answer is asked again over TCP.
         // A cancelled lookup leaves this to end by its deadline: the connection is closed then.
-        return try await DNSStreamQuery.ask(question, of: server, until: nioDeadline, group: group).get()
+        let whole = try await DNSStreamQuery.ask(question, of: server, until: nioDeadline, group: group).get()
+        // Truncated even over TCP: what it holds is not the whole answer, and an empty part of
+        // one must not pass for "no such records".
+        guard !whole.header.truncated else { throw DNSTryError.unusable("\(server) truncated its answer over TCP too") }
+        return whole
     }
 
     private func datagramSocket(for server: SocketAddress) -> EventLoopFuture<DNSDatagramSocket> {
@@ -69,6 +73,14 @@ final class DNSTransport: Sendable {
         }
         retired?.whenSuccess { $0.retire() }
         return chosen
+    }
+
+    /// Ends every query waiting on `server` over UDP (it was found dead meanwhile).
+    func abandon(_ server: SocketAddress) {
+        let sockets = slots.withLock { $0[server.protocol]?.map(\.socket) ?? [] }
+        for socket in sockets {
+            socket.whenSuccess { $0.abandon(server) }
+        }
     }
 
     /// Drops a socket that could not be opened, so the next query opens another.

@@ -86,7 +86,8 @@ public struct NIODNSResolver: DNSResolver {
             try Task.checkCancellation()
             let tryEnd = attempt == tries - 1 ? end : min(end, now + share)
             do {
-                let message = try await core.transport.ask(question, of: server, until: tryEnd)
+                let health = core.health
+                let message = try await core.transport.ask(question, of: server, until: tryEnd, serverUsable: { health.isUsable(server) })
                 core.health.answered(server)
                 let rcode = message.header.rcode
                 if rcode == DNSRCode.noError || rcode == DNSRCode.nxDomain {
@@ -97,14 +98,22 @@ public struct NIODNSResolver: DNSResolver {
             } catch DNSTryError.cancelled {
                 throw CancellationError()
             } catch DNSTryError.unusable(let why) {
-                core.health.missed(server, sentAt: now)
+                serverMissed(server, sentAt: now)
                 lastError = .serverFailure(why)
             } catch {
                 // Silence (or only garbage) until the try's end.
-                core.health.missed(server, sentAt: now)
+                serverMissed(server, sentAt: now)
             }
         }
         throw lastError
+    }
+
+    /// When this miss puts the server down, the tries other lookups still have in flight to it
+    /// give up now rather than each waiting out its own timeout.
+    private func serverMissed(_ server: SocketAddress, sentAt: ContinuousClock.Instant) {
+        if core.health.missed(server, sentAt: sentAt) {
+            core.transport.abandon(server)
+        }
     }
 
     private static func unwrap(_ entry: DNSAnswerCache.Entry) throws -> [DNSRecord] {

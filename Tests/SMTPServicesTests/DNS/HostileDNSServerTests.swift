@@ -49,7 +49,10 @@ import Testing
                 group.addTask { _ = try? await dns.lookup("2.0.0.127." + zone, .a, deadline: .now + .seconds(30)) }
             }
         }
-        #expect(ContinuousClock.now - started < .milliseconds(2300))
+        // Each first try has half of dns_timeout; when their misses put the server down, a
+        // lookup that already sent its second try gives up too instead of waiting again.
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed >= .milliseconds(900) && elapsed < .milliseconds(1600), "\(elapsed)")
     }
 
     @Test func callerDeadlineComesFirst() async throws {
@@ -105,7 +108,11 @@ import Testing
             let server = try await FakeDNSServer(respond: truncated, tcpRespond: tcp)
             let (elapsed, error) = await timed { try await resolver([server.address]).lookup("host.test", .a, deadline: .now + .seconds(30)) }
             await server.stop()
-            #expect(error is DNSError)
+            // Never mistaken for "no such records": a failure, which plugins treat as such.
+            switch error as? DNSError {
+            case .serverFailure?, .timeout?: break
+            default: Issue.record("expected a failure, got \(String(describing: error))")
+            }
             #expect(elapsed < .milliseconds(1500), "\(elapsed)")
         }
     }

@@ -78,7 +78,7 @@ public final class PendingValue<Value: Sendable>: Sendable {
 ///         return .declined
 ///     }
 ///     hooks.onRcpt { context, _, _, _ in
-///         if case .finished(true) = await Self.lookups.result(on: context.connection, until: context.deadline) { … }
+///         if case .finished(true) = await Self.lookups.result(on: context.connection, until: context.lookupDeadline(within: nil)) { … }
 ///     }
 ///     hooks.onDisconnect { context in Self.lookups.cancel(on: context.connection); return .declined }
 public struct ConnectionLookup<Value: Sendable>: Sendable {
@@ -120,7 +120,8 @@ public struct ConnectionLookup<Value: Sendable>: Sendable {
 
     public func isStarted(on connection: Connection) -> Bool { connection[note: note] != nil }
 
-    /// Waits for the result until `deadline` (pass the hook's `context.deadline`, or less).
+    /// Waits for the result until `deadline` (`context.lookupDeadline(within:)`, which leaves the
+    /// hook time to answer).
     public func result(on connection: Connection, until deadline: ContinuousClock.Instant) async -> Outcome {
         guard let running = connection[note: note] else { return .notStarted }
         if let value = await running.result.wait(until: deadline) { return .finished(value) }

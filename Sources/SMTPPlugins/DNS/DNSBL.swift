@@ -40,7 +40,7 @@ public struct DNSBL: SMTPPlugin {
     init(context: PluginContext, environment: @escaping @Sendable (String) -> String?) throws {
         self.environment = environment
         arguments = try DNSPluginArguments(
-            context.arguments, legacyRejectType: true, defaultReject: .yes, defaultType: .perm, defaultDNSFailure: .tolerate)
+            context.arguments, plugin: context.instanceName, legacyRejectType: true, defaultReject: .yes, defaultType: .perm, defaultDNSFailure: .tolerate)
         zones = DNSListZone.parse(context.config.lines("dnsbl_zones"), colon: true)
         allow = IPMatcher(entries: context.config.lines("dnsbl_allow"))
         for entry in allow.invalidEntries {
@@ -90,7 +90,7 @@ public struct DNSBL: SMTPPlugin {
             return findings
         }
         if logOnly { return .declined }
-        guard let findings = await running.result.wait(until: deadline) else {
+        guard let findings = await running.result.wait(until: context.lookupDeadline(within: nil)) else {
             return arguments.dnsFailed(context, Self.failureMessage, log: "no answer from the DNS blocklists by the deadline")
         }
         return await decide(context, findings)

@@ -12,12 +12,10 @@ struct DNSPluginArguments: Sendable {
     var rejectType: PluginArguments.RejectType
     var dnsFailure: DNSFailurePolicy
 
-    static let commonKeys = ["reject", "reject_type", "loglevel", "timeout", "dns_failure"]
-
     /// `legacyRejectType`: an odd number of words means the first is a reject type (qpsmtpd's
     /// `dnsbl disconnect`, `rhsbl disconnect`); otherwise the words are `name value` pairs.
     init(
-        _ arguments: PluginArguments, ownKeys: [String] = [], legacyRejectType: Bool = false,
+        _ arguments: PluginArguments, plugin: String, ownKeys: [String] = [], legacyRejectType: Bool = false,
         defaultReject: PluginArguments.Reject, defaultType: PluginArguments.RejectType, defaultDNSFailure: DNSFailurePolicy
     ) throws {
         var words = arguments.words[...]
@@ -33,20 +31,11 @@ struct DNSPluginArguments: Sendable {
                 throw PluginArgumentError("a single word before the pairs is a reject_type (perm, temp, disconnect, temp_disconnect), not '\(word)'")
             }
         }
-        let known = Self.commonKeys + ownKeys
-        for key in stride(from: words.startIndex, to: words.endIndex, by: 2).map({ words[$0] }) where !known.contains(key) {
-            throw PluginArgumentError("unknown argument '\(key)' (this plugin takes \(known.joined(separator: ", ")))")
-        }
-        let pairs = PluginArguments(Array(words))
+        // Keys and the common values are checked where every DNS plugin's are.
+        let pairs = try KeyValueArguments(PluginArguments(Array(words)), plugin: plugin, known: Set(ownKeys + ["dns_failure"])).arguments
         reject = try pairs.reject(default: defaultReject)
         rejectType = try pairs.rejectType(default: legacyType ?? defaultType)
         dnsFailure = try DNSFailurePolicy(pairs, default: defaultDNSFailure)
-        if let timeout = pairs["timeout"], (Double(timeout) ?? 0) <= 0 {
-            throw PluginArgumentError("timeout must be a number of seconds above 0, not '\(timeout)'")
-        }
-        if let level = pairs["loglevel"], Int(level.hasPrefix("+") ? String(level.dropFirst()) : level) == nil {
-            throw PluginArgumentError("loglevel must be 0-7, +N or -N, not '\(level)'")
-        }
     }
 
     /// A failed check: refuse as `reject` and `reject_type` say (the engine's `reject`, with this

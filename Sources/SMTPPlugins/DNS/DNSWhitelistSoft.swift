@@ -17,7 +17,7 @@ public struct DNSWhitelistSoft: SMTPPlugin {
     private let arguments: DNSPluginArguments
 
     public init(context: PluginContext) throws {
-        arguments = try DNSPluginArguments(context.arguments, defaultReject: .yes, defaultType: .temp, defaultDNSFailure: .tolerate)
+        arguments = try DNSPluginArguments(context.arguments, plugin: context.instanceName, defaultReject: .yes, defaultType: .temp, defaultDNSFailure: .tolerate)
         // Always TXT, as qpsmtpd asks: the text on a line is only a note to the reader.
         zones = DNSListZone.parse(context.config.lines("whitelist_zones"), colon: false).map { DNSListZone(zone: $0.zone) }
     }
@@ -92,7 +92,7 @@ public struct DNSWhitelistSoft: SMTPPlugin {
     }
 
     private static func waitDeadline(_ context: HookContext) -> ContinuousClock.Instant {
-        min(context.deadline, .now + longestWait)
+        context.lookupDeadline(within: longestWait)
     }
 
     static let failureMessage = "4.4.3 DNS whitelists could not be checked, try again later"

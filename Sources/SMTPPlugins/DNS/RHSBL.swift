@@ -15,7 +15,7 @@ public struct RHSBL: SMTPPlugin {
 
     public init(context: PluginContext) throws {
         arguments = try DNSPluginArguments(
-            context.arguments, legacyRejectType: true, defaultReject: .yes, defaultType: .perm, defaultDNSFailure: .tolerate)
+            context.arguments, plugin: context.instanceName, legacyRejectType: true, defaultReject: .yes, defaultType: .perm, defaultDNSFailure: .tolerate)
         zones = DNSListZone.parse(context.config.lines("rhsbl_zones"), colon: false)
     }
 

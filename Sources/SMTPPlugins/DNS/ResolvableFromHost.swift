@@ -26,7 +26,7 @@ public struct ResolvableFromHost: SMTPPlugin {
     private let arguments: DNSPluginArguments
 
     public init(context: PluginContext) throws {
-        arguments = try DNSPluginArguments(context.arguments, defaultReject: .yes, defaultType: .temp, defaultDNSFailure: .defer_)
+        arguments = try DNSPluginArguments(context.arguments, plugin: context.instanceName, defaultReject: .yes, defaultType: .temp, defaultDNSFailure: .defer_)
         let lines = context.config.lines("invalid_resolvable_fromhost")
         // A file that exists but lists nothing is a site saying "no address is invalid".
         let configured = !context.config.entries("invalid_resolvable_fromhost").isEmpty

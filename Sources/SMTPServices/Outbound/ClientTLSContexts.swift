@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import NIOCore
 import NIOSSL
 import SMTPPluginAPI
 import Synchronization
@@ -36,9 +32,8 @@ final class ClientTLSContexts: Sendable {
     static func serverName(_ tls: OutboundTLS, host: String?) -> String? {
         if let name = tls.serverName { return name }
         guard let host else { return nil }
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        if inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1 { return nil }
+        // SocketAddress parses exactly the IPv4 and IPv6 literals inet_pton does.
+        if (try? SocketAddress(ipAddress: host, port: 0)) != nil { return nil }
         return host
     }
 }

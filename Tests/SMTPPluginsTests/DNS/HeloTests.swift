@@ -193,9 +193,10 @@ import Testing
         // A, AAAA and PTR side by side: one delay, not three.
         #expect(ContinuousClock.now - started < .milliseconds(2500))
         #expect(slow.mostAtOnce == 3)
-        // dns_timeout's default (5 s) and the hook's deadline (the harness's 5 s) agree here.
+        // dns_timeout's default (5 s) and the hook's deadline (the harness's 5 s) agree here; the
+        // lookups end 0.1 s before the hook's deadline, so the plugin can still answer.
         let finished = ContinuousClock.now
-        #expect(slow.deadlines.allSatisfy { $0 >= started + .seconds(5) && $0 <= finished + .seconds(5) })
+        #expect(slow.deadlines.allSatisfy { $0 >= started + .milliseconds(4900) && $0 <= finished + .milliseconds(4900) })
 
         let stuck = SlowResolver(matchingDNS(), delay: .seconds(30))
         let bounded = try harness("helo policy rfc dns_timeout 0.3", dns: stuck)

@@ -23,7 +23,9 @@ import Testing
         ])
     }
 
-    func resolver(_ servers: [SocketAddress], timeout: Duration = .seconds(5)) -> NIODNSResolver {
+    /// Generous: these tests are about answers, and a loaded machine must not turn one slow
+    /// reply into a timeout.
+    func resolver(_ servers: [SocketAddress], timeout: Duration = .seconds(10)) -> NIODNSResolver {
         DNSResolverCore().resolver(DNSResolverConfiguration(servers: servers, timeout: timeout))
     }
 

@@ -7,7 +7,7 @@ struct KeyValueArguments {
     let plugin: String
 
     /// Refuses keys outside `known` (the common `timeout`, `reject`, `reject_type`, `loglevel`
-    /// are always known) and bad `reject`, `reject_type` and `timeout` values, which the engine's
+    /// are always known) and bad `reject`, `reject_type`, `timeout` and `loglevel` values, which the engine's
     /// common parsing would otherwise drop without a word.
     init(_ arguments: PluginArguments, plugin: String, known: Set<String>) throws {
         self.arguments = arguments
@@ -24,6 +24,9 @@ struct KeyValueArguments {
         _ = try arguments.reject(default: .yes)
         _ = try arguments.rejectType(default: .perm)
         if arguments["timeout"] != nil { _ = try seconds("timeout") }
+        if let level = arguments["loglevel"], Int(level.hasPrefix("+") ? String(level.dropFirst()) : level) == nil {
+            throw PluginArgumentError("loglevel must be 0-7, +N or -N, not '\(level)'")
+        }
     }
 
     subscript(key: String) -> String? { arguments[key] }

@@ -12,8 +12,9 @@ public import SMTPPluginAPI
 /// Refusals honour `reject 0|1|naughty` (default 1), but, as in qpsmtpd, `reject_type` is always
 /// `disconnect`: the client gets `550` and the connection is closed. At data_post it writes the
 /// name into an `X-HELO` header. DNS lookups take at most `dns_timeout` (or `timeout`, default 5)
-/// seconds. When DNS fails, qpsmtpd skips the forward check and refuses on the reverse one; that
-/// is the default here, `dns_failure tolerate` skips both and `dns_failure defer` answers
+/// seconds. When DNS fails, qpsmtpd skips the forward check and refuses (550) on the reverse
+/// one; the default here does the same but refuses with `421` (a failure of our resolver is no
+/// reason to bounce mail); `dns_failure tolerate` skips both and `dns_failure defer` answers
 /// `421` and closes for both.
 public struct Helo: SMTPPlugin {
     enum Policy: String, Sendable {
@@ -31,7 +32,7 @@ public struct Helo: SMTPPlugin {
     let policy: Policy
     let badHelo: BadHeloList
     let dnsTimeout: Duration
-    /// nil: qpsmtpd's own mix (skip a failed forward lookup, refuse a failed reverse one).
+    /// nil: qpsmtpd's own mix (skip a failed forward lookup, refuse a failed reverse one, here with 421).
     let dnsFailure: DNSFailurePolicy?
 
     public init(context: PluginContext) throws {

@@ -115,7 +115,9 @@ struct HeloDNS: Sendable {
 
 extension HeloDNS.Answers {
     /// qpsmtpd's `no_forward_dns`, then `no_reverse_dns`. `dnsFailure` nil is qpsmtpd's own
-    /// choice: a failed forward lookup is skipped, a failed reverse lookup refuses.
+    /// choice, a failed forward lookup skipped and a failed reverse lookup refused, except that
+    /// the refusal is temporary: qpsmtpd answers 550 there, which bounces a sender's mail for a
+    /// fault of our resolver's.
     func failure(host: String, clientText: String, dnsFailure: DNSFailurePolicy?, logger: Logger) -> Helo.Failure? {
         switch forward {
         case .literal, .addresses: break
@@ -133,8 +135,7 @@ extension HeloDNS.Answers {
         case .nxdomain: return Helo.Failure(message: "no rDNS for \(clientText)", log: "no rDNS")
         case .failed(let why):
             switch dnsFailure {
-            case nil: return Helo.Failure(message: "error getting reverse DNS for \(clientText)", log: "rDNS \(why)")
-            case .defer_?: return Helo.Failure(message: "error getting reverse DNS for \(clientText)", log: "rDNS \(why)", temporary: true)
+            case nil, .defer_?: return Helo.Failure(message: "error getting reverse DNS for \(clientText)", log: "rDNS \(why)", temporary: true)
             case .tolerate?:
                 logger.info("skip, reverse query failed (\(why))")
                 return nil

@@ -71,7 +71,7 @@ final class UnboundServer {
         process.arguments = ["-d", "-c", path]
         process.standardOutput = FileHandle.nullDevice
         // unbound logs to stderr with `logfile: ""`; kept so a failed start says why.
-        FileManager.default.createFile(atPath: directory + "/stderr", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/stderr", contents: nil)
         process.standardError = FileHandle(forWritingAtPath: directory + "/stderr")
         try process.run()
         return process

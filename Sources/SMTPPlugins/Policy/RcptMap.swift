@@ -54,6 +54,8 @@ public struct RcptMap: SMTPPlugin {
 
     public func register(into hooks: inout HookRegistry) {
         hooks.onConnect { context in
+            // One stat per connection; the (small) file is read only when it changed, which is rare
+            // enough to do inline rather than pay a thread hop on every connection.
             table.refreshIfChanged(logger: context.logger)
             return .declined
         }

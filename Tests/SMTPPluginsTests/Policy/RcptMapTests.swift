@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SMTPPluginAPI
 import SMTPTesting
 import Testing
@@ -57,6 +58,19 @@ import Testing
         try directory.write("map", "broken@example.org MAYBE\n")
         try await harness.connect()
         #expect(try await harness.rcpt(to: "new@example.org") == .ok(nil))
+    }
+
+    /// qpsmtpd opens MAP from the working directory; a bare name not found there is a config file.
+    @Test func aBareNameIsLookedForInTheConfigDirectory() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("example_org_map", "a@example.org OK\n")
+        let context = PluginContext(
+            instanceName: "rcpt_map", arguments: PluginArguments(["domain", "example.org", "file", "example_org_map"]),
+            config: DirectoryConfigStore(searchPath: [directory.path]), logger: Logger(label: "rcpt_map"),
+            services: PluginServices(hostName: "mx.test.example"))
+        let plugin = try RcptMap(context: context)
+        #expect(plugin.table.path == directory.path + "/example_org_map")
+        #expect(plugin.table.answers["a@example.org"]?.code == .ok)
     }
 
     @Test func badArgumentsAndMapsAreRefused() throws {

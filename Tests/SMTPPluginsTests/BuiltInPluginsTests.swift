@@ -23,6 +23,7 @@ import Testing
         let maildir = try TemporaryDirectory()
         try maildir.write("cert.pem", "x")
         try maildir.write("key.pem", "x")
+        try maildir.write("map", "a@example.org OK\n")
         // Arguments that make each plugin register everything it can, and what that is.
         let cases: [String: ([String], Set<HookPoint>)] = [
             "relay": (["only", "1"], [.connect, .rcpt]),
@@ -52,6 +53,21 @@ import Testing
             // Without uribl_zones there is nothing to check: uribl registers nothing.
             "uribl": ([], []),
             "async/uribl": ([], []),
+            "badmailfrom": ([], [.mail]),
+            "check_badmailfrom": ([], [.mail]),
+            "check_badmailfrom_patterns": ([], [.mail]),
+            "badmailfromto": ([], [.mail, .rcpt]),
+            "check_badmailfromto": ([], [.mail, .rcpt]),
+            "badrcptto": ([], [.rcpt]),
+            "check_badrcptto": ([], [.rcpt]),
+            "check_badrcptto_patterns": ([], [.rcpt]),
+            "rcpt_map": (["domain", "example.org", "file", maildir.path + "/map"], [.connect, .rcpt]),
+            "rcpt_regexp": ([], [.rcpt]),
+            "whitelist": ([], [.connect, .helo, .ehlo, .mail, .rcpt]),
+            "bogus_bounce": ([], [.dataPost]),
+            "check_bogus_bounce": ([], [.dataPost]),
+            "parse_addr_withhelo": ([], [.mail, .rcpt]),
+            "check_spamhelo": ([], [.helo, .ehlo]),
         ]
         #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {

@@ -14,6 +14,22 @@ import Testing
         return config
     }
 
+    /// The policy lines of Debian's default `plugins` file load unchanged and work together.
+    @Test func debianDefaultPolicyLines() async throws {
+        let config = Self.config(
+            ["check_spamhelo", "check_badmailfrom", "check_badrcptto"],
+            ["badhelo": ["aol.com"], "badmailfrom": ["@spam.example"], "badrcptto": ["nobody@test.example"]])
+        try await SMTPTestClient.with(.session, config: config) { client in
+            try await client.greeting()
+            try await client.helo("client.example")
+            try await client.mail(from: "a@spam.example").expect(550, "5.7.1")
+            try await client.mail(from: "a@example.com").expect(250)
+            try await client.rcpt(to: "nobody@test.example").expect(550, "5.1.1")
+            try await client.rcpt(to: "somebody@test.example").expect(250)
+            try await client.data("Subject: x\n\nhi\n").expect(451)
+        }
+    }
+
     @Test(arguments: SMTPTestSetup.allCases)
     func badmailfrom(setup: SMTPTestSetup) async throws {
         let config = Self.config(["badmailfrom"], ["badmailfrom": ["spammer@example.com", "@spam.example Go away"]])

@@ -3,10 +3,10 @@ import SMTPPluginAPI
 /// A qpsmtpd config-file pattern (a Perl regular expression), compiled once at load with Swift's
 /// `Regex`. The common subset behaves as in Perl: literals, `.`, classes `[...]`, `\d \w \s` and
 /// their negations, anchors `^ $ \b`, quantifiers (greedy and lazy, `{m,n}`), groups, alternation,
-/// look-ahead/behind, `\Q…\E` and inline `(?i)`. Matching is by Unicode scalar, as Perl matches
-/// code points, and unanchored (Perl's `=~ /re/`). Perl-only syntax — `(?{code})`, `\G`,
-/// recursion, `/x` comments without `(?x)` — does not compile; such a line stops the load with
-/// its file and line instead of failing later in a hook, as Perl would.
+/// look-ahead `(?=…)`/`(?!…)`, `\Q…\E` and inline `(?i)`. Matching is by Unicode scalar, as Perl
+/// matches code points, and unanchored (Perl's `=~ /re/`). What Swift's `Regex` does not take —
+/// look-behind `(?<=…)`/`(?<!…)`, embedded code `(?{…})`, recursion — and any broken pattern stop
+/// the load with the file and line, instead of failing later in a hook as Perl would.
 struct PerlPattern: @unchecked Sendable {
     // `Regex` is an immutable value that is only read after load; it is not marked Sendable.
     let source: String

@@ -68,6 +68,21 @@ import Testing
             "check_bogus_bounce": ([], [.dataPost]),
             "parse_addr_withhelo": ([], [.mail, .rcpt]),
             "check_spamhelo": ([], [.helo, .ehlo]),
+            "headers": ([], [.dataPost]),
+            "check_basicheaders": ([], [.dataPost]),
+            "loop": ([], [.dataPost]),
+            "check_loop": ([], [.dataPost]),
+            "earlytalker": (["defer-reject", "1"], [.connect, .data, .mail]),
+            "check_earlytalker": (["defer-reject", "1"], [.connect, .data, .mail]),
+            "async/earlytalker": (["defer-reject", "1"], [.connect, .data, .mail]),
+            "hosts_allow": ([], [.preConnection]),
+            "loadcheck": ([], [.connect]),
+            "random_error": ([], [.connect, .helo, .ehlo, .mail, .rcpt, .data, .dataPost]),
+            "quit_fortune": ([], [.quit]),
+            "help": ([], [.help]),
+            "connection_time": ([], [.preConnection, .connect, .postConnection]),
+            "content_log": ([], [.dataPost]),
+            "noop_counter": ([], [.noop, .helo, .ehlo, .mail, .rcpt, .data, .resetTransaction, .vrfy, .help]),
         ]
         #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {

@@ -73,6 +73,15 @@ public struct HookRegistry: Sendable {
 
     public private(set) var tlsSettings: TLSSettings?
 
+    /// Declares that the registering plugin enforces `max_connections_per_ip` itself at
+    /// pre-connection, from `Connection.addressConcurrency` (hosts_allow, which adjusts it by
+    /// karma); the listener then refuses only on the total.
+    public mutating func enforcePerAddressLimit() {
+        perAddressLimitByPlugin = true
+    }
+
+    public private(set) var perAddressLimitByPlugin = false
+
     /// Receives every log record at or below the daemon's log level. Synchronous: logging must not wait.
     public mutating func onLogging(_ body: @escaping LogHandler) {
         loggers.append((registrant.name, body))

@@ -27,6 +27,8 @@ public final class Connection: Sendable {
         var authMechanism: String?
         var notes = Notes()
         var extraCapabilities: [String] = []
+        var outOfTurnInput = OutOfTurnInput()
+        var addressConcurrency: AddressConcurrency?
     }
 
     private let state: Mutex<State>
@@ -87,6 +89,21 @@ public final class Connection: Sendable {
         set { state.withLock { $0.authMechanism = newValue } }
     }
 
+    /// Bytes the client sent while it should have been waiting for a reply (see `OutOfTurnInput`).
+    /// The engine connects it to the transport when the session starts.
+    public package(set) var outOfTurnInput: OutOfTurnInput {
+        get { state.withLock { $0.outOfTurnInput } }
+        set { state.withLock { $0.outOfTurnInput = newValue } }
+    }
+
+    /// Connections open from this client's address and the server's limit, as the listener
+    /// counted them at accept (qpsmtpd's pre-connection `max_conn_ip` and `child_addrs`); nil
+    /// where no listener counts (inetd, the session-only test setup).
+    public package(set) var addressConcurrency: AddressConcurrency? {
+        get { state.withLock { $0.addressConcurrency } }
+        set { state.withLock { $0.addressConcurrency = newValue } }
+    }
+
     public subscript<Value>(note key: NoteKey<Value>) -> Value? {
         get { state.withLock { $0.notes[key] } }
         set { state.withLock { $0.notes[key] = newValue } }
@@ -111,5 +128,18 @@ public final class Connection: Sendable {
             $0.hello = nil
             $0.helloHost = nil
         }
+    }
+}
+
+/// How many connections one client address has open, against the server's limit.
+public struct AddressConcurrency: Sendable, Hashable {
+    /// Open from the address, the one being accepted included.
+    public var open: Int
+    /// `max_connections_per_ip`; 0 means no limit.
+    public var limit: Int
+
+    public init(open: Int, limit: Int) {
+        self.open = open
+        self.limit = limit
     }
 }

@@ -38,6 +38,12 @@ public enum ChannelSession {
 
     private static func runOnEventLoop(_ channel: AsyncSMTPChannel, connection: Connection, environment: SessionEnvironment) async {
         let underlying = channel.channel
+        // The codec has watched for out-of-turn bytes since the channel opened; plugins see them here.
+        if let watch = try? await underlying.eventLoop.submit({
+            try underlying.pipeline.syncOperations.handler(type: SMTPServerCodec.self).outOfTurnInput
+        }).get() {
+            connection.outOfTurnInput = watch
+        }
         do {
             try await channel.executeThenClose { inbound, outbound in
                 let session = SMTPSession(environment: environment, connection: connection, sink: WriterSink(writer: outbound))

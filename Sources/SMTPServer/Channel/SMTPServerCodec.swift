@@ -3,6 +3,7 @@ import NIOPosix
 public import NIOSSL
 import NIOTLS
 public import SMTPCore
+public import SMTPPluginAPI
 
 /// Frames client bytes into `SMTPInboundPart`s and encodes replies, switching between command and
 /// message framing when the session's reply says so. It runs on the event loop; the session runs
@@ -29,6 +30,12 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
     private let timeouts: ClientTimeouts
     private var timer: (at: NIODeadline, task: Scheduled<Void>)?
     private var timedOut = false
+
+    /// Bytes the client sent before the greeting or behind a line awaiting our decision; the
+    /// session hands it to plugins as `Connection.outOfTurnInput` (earlytalker).
+    public let outOfTurnInput = OutOfTurnInput()
+    /// Nothing written yet: any byte now came before the greeting.
+    private var greetingPending = true
 
     public init(limits: SMTPLimits, timeouts: ClientTimeouts? = nil, startTLSContext: NIOSSLContext? = nil) {
         self.startTLSContext = startTLSContext
@@ -62,6 +69,9 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
         if framer.mode == .data { deadline.messageProgress(octets: bytes.readableBytes, now: .now()) }
         framer.append(bytes)
         deliverFrames(context: context)
+        if greetingPending || (framer.mode == .awaitingDecision && framer.bufferedByteCount > 0) {
+            outOfTurnInput.noteArrival()
+        }
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
@@ -137,6 +147,10 @@ public final class SMTPServerCodec: ChannelDuplexHandler {
         let part = unwrapOutboundIn(data)
         // A reply hands the turn to the client: its time starts now.
         deadline.serverOwesReply = false
+        if greetingPending || part.then != nil {
+            greetingPending = false
+            outOfTurnInput.turnPassedToClient()
+        }
         if part.then == .message { deadline.expectMessage(now: .now()) } else { deadline.expectCommand(now: .now()) }
         armTimer(context: context)
         var buffer = context.channel.allocator.buffer(capacity: 64)

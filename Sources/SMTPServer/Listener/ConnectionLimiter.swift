@@ -31,14 +31,21 @@ public final class ConnectionLimiter: Sendable {
 
     /// Takes a slot for `ip`, or says why not.
     public func acquire(_ ip: String) -> Refusal? {
+        acquire(ip, enforcingPerAddressLimit: true).refusal
+    }
+
+    /// Takes a slot for `ip`, or says why not; with the slot, how many connections are open from
+    /// `ip`, this one included, counted in the same step (what `hosts_allow` compares). Without
+    /// `enforcingPerAddressLimit` only the total is refused: a plugin enforces `maxPerIP`.
+    public func acquire(_ ip: String, enforcingPerAddressLimit: Bool) -> (refusal: Refusal?, fromAddress: Int) {
         counts.withLock { state in
-            if maxConnections > 0 && state.total >= maxConnections { return .tooManyConnections }
             let current = state.perIP[ip, default: 0]
-            if maxPerIP > 0 && current >= maxPerIP { return .tooManyFromAddress }
+            if maxConnections > 0 && state.total >= maxConnections { return (.tooManyConnections, current) }
+            if enforcingPerAddressLimit && maxPerIP > 0 && current >= maxPerIP { return (.tooManyFromAddress, current) }
             state.total += 1
             state.perIP[ip] = current + 1
             open.store(state.total, ordering: .relaxed)
-            return nil
+            return (nil, current + 1)
         }
     }
 

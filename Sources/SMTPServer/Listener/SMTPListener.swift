@@ -66,7 +66,10 @@ public final class SMTPListener: Service, Sendable {
         let local = client.channel.localAddress
         let ip = remote?.ipAddress ?? "0.0.0.0"
         let env = environment()
-        if let refusal = limiter.acquire(ip) {
+        // A plugin that enforces the per-address limit itself (hosts_allow) gets the count instead.
+        let pluginLimitsAddress = env.hooks.registry.perAddressLimitByPlugin
+        let (refusal, fromAddress) = limiter.acquire(ip, enforcingPerAddressLimit: !pluginLimitsAddress)
+        if let refusal {
             let text = refusal == .tooManyConnections
                 ? "\(env.settings.hostName) Too many connections, try again later"
                 : "\(env.settings.hostName) Too many connections from \(ip), try again later"
@@ -78,6 +81,7 @@ public final class SMTPListener: Service, Sendable {
         let connection = Connection(
             id: SessionIDs.next(), remoteIP: ip, remotePort: remote?.port ?? 0,
             localIP: local?.ipAddress ?? "0.0.0.0", localPort: local?.port ?? 0)
+        connection.addressConcurrency = AddressConcurrency(open: fromAddress, limit: limiter.maxPerIP)
         // pre-connection: the last chance to refuse before a session exists (hosts_allow and friends).
         switch await env.hooks.run(.preConnection, HookCall(connection: connection, transaction: nil)) {
         case .answered(.deny(let m), _), .answered(.denyDisconnect(let m), _):

@@ -1,5 +1,6 @@
 import NIOCore
 import SMTPCore
+import SMTPPluginAPI
 import SMTPServer
 import Synchronization
 
@@ -17,7 +18,11 @@ final class SessionFeed: SMTPReplySink {
         var framer: SMTPFramer
         /// The client closed while frames waited behind a decision; end the input after them.
         var inputClosedPending = false
+        /// Nothing sent yet: bytes now came before the greeting.
+        var greetingPending = true
     }
+    /// As the codec reports it: bytes before the greeting or behind a line awaiting a decision.
+    let outOfTurnInput = OutOfTurnInput()
     private let framing: Mutex<Framing>
 
     init(limits: SMTPLimits) {
@@ -31,6 +36,9 @@ final class SessionFeed: SMTPReplySink {
         framing.withLock { state in
             state.framer.append(bytes)
             deliverFrames(&state)
+            if state.greetingPending || (state.framer.mode == .awaitingDecision && state.framer.bufferedByteCount > 0) {
+                outOfTurnInput.noteArrival()
+            }
             partsOut.yield(.batchEnd)
         }
     }
@@ -54,6 +62,10 @@ final class SessionFeed: SMTPReplySink {
                 var bytes = ByteBuffer()
                 part.reply.write(to: &bytes)
                 repliesOut.yield(bytes)
+                if state.greetingPending || part.then != nil {
+                    state.greetingPending = false
+                    outOfTurnInput.turnPassedToClient()
+                }
                 switch part.then {
                 case nil:
                     continue

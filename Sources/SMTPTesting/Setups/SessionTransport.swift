@@ -11,6 +11,7 @@ final class SessionTransport: SMTPTestTransport {
     init(environment: SessionEnvironment, connection: Connection) {
         let feed = SessionFeed(limits: environment.settings.limits)
         self.feed = feed
+        connection.outOfTurnInput = feed.outOfTurnInput
         replies = feed.replies.makeAsyncIterator()
         task = Task {
             let session = SMTPSession(environment: environment, connection: connection, sink: feed)

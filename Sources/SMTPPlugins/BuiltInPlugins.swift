@@ -28,5 +28,9 @@ public enum BuiltInPlugins {
         ("helo", Helo.self),
         ("uribl", URIBL.self),
         ("async/uribl", URIBL.self),
+        ("greylisting", Greylisting.self),
+        ("denysoft_greylist", Greylisting.self),
+        ("karma", Karma.self),
+        ("naughty", Naughty.self),
     ]
 }

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from conftest import write_config
-from smtp_helpers import expect, make_message
+from smtp_helpers import crlf, expect, make_message
 
 
 def greylist_config(state_dir, extra_plugins=""):
@@ -39,7 +39,7 @@ def test_greylisted_triplet_is_accepted_after_restart(start_daemon, tmp_path):
     second = start_daemon(config=greylist_config(state_dir))
     with second.client() as c:
         c.ehlo()
-        reply = c.send_message("a@example.org", ["u@test.example"], make_message(b"hello after restart\r\n"))
+        reply = c.send_message("a@example.org", ["u@test.example"], crlf(make_message(b"hello after restart\n")))
         expect(reply, 250)
         c.cmd("QUIT")
     assert len(second.wait_messages(1)) == 1

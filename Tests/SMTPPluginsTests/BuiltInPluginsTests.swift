@@ -52,6 +52,10 @@ import Testing
             // Without uribl_zones there is nothing to check: uribl registers nothing.
             "uribl": ([], []),
             "async/uribl": ([], []),
+            "greylisting": (["recipient", "1"], [.rcpt, .data]),
+            "denysoft_greylist": ([], [.mail, .data]),
+            "karma": ([], [.connect, .rcpt, .queuePost, .deny, .disconnect]),
+            "naughty": (["reject", "mail"], [.mail, .dataPost]),
         ]
         #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {

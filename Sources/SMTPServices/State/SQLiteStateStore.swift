@@ -20,11 +20,13 @@ import Synchronization
 /// need the same thread-pool bridge written by hand, and none of its extras is needed for one
 /// key–value table.
 ///
-/// Concurrency: one connection, and a thread pool of one thread that runs its statements in
-/// order. Every operation is a single SQL statement (the counter's read-add-write is one
-/// `INSERT … ON CONFLICT DO UPDATE … RETURNING`), so no two sessions can interleave inside one.
-/// A pool of connections would only add SQLite's writer lock contention: every operation but
-/// `get` writes, and statements take microseconds.
+/// Concurrency: one connection, opened by sqlite-nio in SQLite's serialized mode (FULLMUTEX),
+/// driven from a small thread pool of its own (4 threads). Every operation is a single SQL
+/// statement (the counter's read-add-write is one `INSERT … ON CONFLICT DO UPDATE … RETURNING`),
+/// so no two sessions can interleave inside one. Several connections would only contend for
+/// SQLite's single writer lock (every operation but `get` writes). Measured: 6000 operations
+/// from 50 tasks took 0.86–1.04 s on one thread and 0.62–0.70 s on four (the hand-offs to and
+/// from the pool overlap with the statement another thread runs), so four it is.
 ///
 /// Expiry: reads ignore entries past their time; expired rows are deleted at most once per
 /// `pruneInterval`, by the first write after it (no timer to stop, and tests drive it with a
@@ -63,13 +65,14 @@ public final class SQLiteStateStore: StateStore {
     /// 0700. Throws `OpenError` with the reason in words: start-up stops on it.
     public static func open(
         directory: String, clock: any PluginClock = SystemPluginClock(), pruneInterval: Duration = .seconds(600),
-        eventLoop: (any EventLoop)? = nil
+        threads: Int = 4, eventLoop: (any EventLoop)? = nil
     ) async throws -> SQLiteStateStore {
         // sqlite-nio wants a loop for its future-based API; the async calls used here never run on it.
         let eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
         if let problem = StateDirectory.prepare(directory) { throw OpenError.directory(problem) }
         let path = directory + "/" + StateDirectory.databaseFileName
-        let pool = NIOThreadPool(numberOfThreads: 1)
+        // Four by default: measured against one in the type's comment.
+        let pool = NIOThreadPool(numberOfThreads: max(1, threads))
         pool.start()
         var logger = Logger(label: "qpsmtpd.state")
         logger.logLevel = .error

@@ -58,5 +58,9 @@ public enum BuiltInPlugins {
         ("help", Help.self),
         ("connection_time", ConnectionTime.self),
         ("content_log", ContentLog.self),
+        ("greylisting", Greylisting.self),
+        ("denysoft_greylist", Greylisting.self),
+        ("karma", Karma.self),
+        ("naughty", Naughty.self),
     ]
 }

@@ -83,6 +83,10 @@ import Testing
             "connection_time": ([], [.preConnection, .connect, .postConnection]),
             "content_log": ([], [.dataPost]),
             "noop_counter": ([], [.noop, .helo, .ehlo, .mail, .rcpt, .data, .resetTransaction, .vrfy, .help]),
+            "greylisting": (["recipient", "1"], [.rcpt, .data]),
+            "denysoft_greylist": ([], [.mail, .data]),
+            "karma": ([], [.connect, .rcpt, .queuePost, .deny, .disconnect]),
+            "naughty": (["reject", "mail"], [.mail, .dataPost]),
         ]
         #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {

@@ -14,7 +14,14 @@ struct InetdCommand: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessEnvironment.current
-        let resources = DaemonResources(configDirectory: config.directory, processEnvironment: env)
+        let resources: DaemonResources
+        do {
+            resources = try await DaemonResources.open(configDirectory: config.directory, processEnvironment: env)
+        } catch {
+            printError("\(error)")
+            print("421 4.3.0 Service temporarily unavailable (state database unavailable)\r")
+            throw ExitCode(78)
+        }
         let setup = DaemonSetup.load(configDirectory: config.directory, plugins: SMTPDaemon.plugins, processEnvironment: env, resources: resources)
         setup.installPluginLoggers()
         guard setup.errors.isEmpty else {
@@ -24,5 +31,6 @@ struct InetdCommand: AsyncParsableCommand {
             throw ExitCode(78)
         }
         try await InetdSession.run(environment: setup.environment, processEnvironment: env, implicitTLS: implicitTLS)
+        await resources.close()
     }
 }

@@ -56,7 +56,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var processEnvironment = ProcessEnvironment.current
         if let account { processEnvironment["HOME"] = account.home }
-        let resources = DaemonResources(configDirectory: config.directory, processEnvironment: processEnvironment)
+        // The state database is opened as the user too, so its files are the user's.
+        let resources: DaemonResources
+        do {
+            resources = try await DaemonResources.open(configDirectory: config.directory, processEnvironment: processEnvironment)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(78)  // EX_CONFIG
+        }
         // SIGHUP runs the same load, as the same user, with the same resources.
         let directory = config.directory
         let plugins = SMTPDaemon.plugins
@@ -116,6 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Past the grace period, sessions still open are cancelled.
         configuration.maximumGracefulShutdownDuration = Duration.seconds(shutdownGrace)
         try await ServiceGroup(configuration: configuration).run()
+        await resources.close()
         logger.notice("stopped")
     }
 }

@@ -1,4 +1,5 @@
 public import SMTPCore
+public import SMTPPluginAPI
 import Synchronization
 
 /// Failed AUTH attempts per client address and per account over a sliding window, shared by all
@@ -6,6 +7,8 @@ import Synchronization
 /// spreads its guesses for one account over many addresses (as Postfix's anvil and Dovecot's auth
 /// penalty do). Attempts still being checked count too: with a slow password hash, parallel
 /// connections would otherwise all pass a check made before any of their failures is recorded.
+/// With a `store`, failures also outlive a restart: each failure writes the key's list of
+/// failure times there, and `recall` reads a key's list once per process before it is judged.
 public final class AuthFailureTracker: Sendable {
     public struct Limits: Sendable {
         /// Failures plus attempts in flight allowed per address; 0 = no limit.
@@ -33,11 +36,20 @@ public final class AuthFailureTracker: Sendable {
     fileprivate enum Key: Hashable, Sendable {
         case address(String)
         case account(String)
+
+        var storeKey: String {
+            switch self {
+            case .address(let address): "auth_failures:address:\(address)"
+            case .account(let account): "auth_failures:account:\(account)"
+            }
+        }
     }
 
     private struct Entry {
         var failures: [ContinuousClock.Instant] = []
         var inFlight = 0
+        /// The store's failures from earlier processes have been added.
+        var recalled = false
     }
 
     public let window: Duration
@@ -45,9 +57,45 @@ public final class AuthFailureTracker: Sendable {
     /// Keys remembered at most; beyond it, keys with nothing recent go first.
     private let capacity: Int
 
-    public init(window: Duration = SMTPLimits.defaults.authFailureWindow, capacity: Int = SMTPLimits.defaults.authTrackerCapacity) {
+    private let store: (any StateStore)?
+    private let wallClock: any PluginClock
+    /// Failures stored before this moment are an earlier process's; later ones are in the table.
+    private let started: WallTime
+
+    public init(
+        window: Duration = SMTPLimits.defaults.authFailureWindow, capacity: Int = SMTPLimits.defaults.authTrackerCapacity,
+        store: (any StateStore)? = nil, wallClock: any PluginClock = SystemPluginClock()
+    ) {
         self.window = window
         self.capacity = capacity
+        self.store = store
+        self.wallClock = wallClock
+        started = wallClock.now
+    }
+
+    /// Adds the failures an earlier process stored for `address` (and `account`), once per key.
+    /// Without a store, or when it fails, nothing is added: the limits then count this process only.
+    public func recall(address: String, account: String? = nil) async {
+        guard let store else { return }
+        let keys = [Key.address(address)] + (account.map { [Key.account($0.lowercased())] } ?? [])
+        for key in keys where table.withLock({ $0[key]?.recalled != true }) {
+            let stored = (try? await store.get(key.storeKey)) ?? nil
+            let wallNow = wallClock.now
+            let now = ContinuousClock.now
+            let earlier = (stored ?? "").split(separator: " ").compactMap { Double($0) }.compactMap { seconds -> ContinuousClock.Instant? in
+                let time = WallTime(secondsSinceEpoch: seconds)
+                let age = wallNow - time
+                guard time < started, age >= .zero, age < window else { return nil }
+                return now - age
+            }
+            table.withLock { table in
+                var entry = table[key, default: Entry()]
+                guard !entry.recalled else { return }
+                entry.recalled = true
+                entry.failures = (earlier + entry.failures).sorted()
+                table[key] = entry
+            }
+        }
     }
 
     /// True when `address` may not even start an attempt.
@@ -73,14 +121,31 @@ public final class AuthFailureTracker: Sendable {
     /// The attempt is over; a failure is remembered for the window.
     public func finish(_ ticket: Ticket, failed: Bool) {
         let now = ContinuousClock.now
-        table.withLock { table in
+        let snapshots = table.withLock { table in
+            var snapshots: [(Key, [ContinuousClock.Instant])] = []
             for key in [ticket.address, ticket.account] {
                 var entry = table[key, default: Entry()]
                 entry.inFlight = max(0, entry.inFlight - 1)
                 entry.failures.removeAll { now - $0 >= window }
                 if failed { entry.failures.append(now) }
                 table[key] = entry.inFlight == 0 && entry.failures.isEmpty ? nil : entry
+                snapshots.append((key, entry.failures))
             }
+            return snapshots
+        }
+        if failed, let store { persist(snapshots, to: store, now: now) }
+    }
+
+    /// Writes each key's failure times (seconds since 1970) to the store, expiring with the window.
+    /// In a task of its own: the session does not wait for the disk.
+    private func persist(_ snapshots: [(Key, [ContinuousClock.Instant])], to store: any StateStore, now: ContinuousClock.Instant) {
+        let wallNow = wallClock.now
+        let window = window
+        let rows = snapshots.map { key, failures in
+            (key.storeKey, failures.map { String((wallNow + (($0 - now))).secondsSinceEpoch) }.joined(separator: " "))
+        }
+        Task {
+            for (key, text) in rows { try? await store.set(key, text, expiresAfter: window) }
         }
     }
 

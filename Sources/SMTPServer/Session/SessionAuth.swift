@@ -25,6 +25,8 @@ extension SMTPSession {
             respond(Response(421, EnhancedStatusCode(4, 7, 0), "Too many failed authentications, closing connection", disconnect: true))
             return
         }
+        // Failures an earlier process stored count too (once per key and process).
+        await environment.authFailures.recall(address: connection.remoteIP)
         if environment.authFailures.isBlocked(address: connection.remoteIP, limits: settings.authFailureLimits) {
             respond(tooManyFromAddress())
             return
@@ -40,6 +42,7 @@ extension SMTPSession {
         guard let attempt else { return }  // the exchange ended with a reply already queued
 
         // Admitted attempts count against the shared limits while they are checked, however slow the check.
+        await environment.authFailures.recall(address: connection.remoteIP, account: attempt.user)
         let ticket: AuthFailureTracker.Ticket
         switch environment.authFailures.begin(address: connection.remoteIP, account: attempt.user, limits: settings.authFailureLimits) {
         case .success(let admitted):

@@ -36,22 +36,23 @@ public final class SMTPTestClient {
     /// Starts a session on `setup`, its environment built from `config` (file name → lines,
     /// `plugins` among them) and `plugins`, as `TestServer` builds it. The client has not read
     /// the greeting yet.
-    /// `dns` answers the plugins' lookups instead of the daemon's resolver (a `StubDNSResolver`).
+    /// `dns` answers the plugins' lookups instead of the daemon's resolver (a `StubDNSResolver`);
+    /// `store` replaces the fresh in-memory state store (to carry state from session to session).
     public static func start(
         _ setup: SMTPTestSetup, config: [String: [String]], plugins registry: PluginRegistry = .testing,
-        logLevel: Logger.Level = .critical, dns: (any DNSResolver)? = nil
+        logLevel: Logger.Level = .critical, dns: (any DNSResolver)? = nil, store: (any StateStore)? = nil
     ) async throws -> SMTPTestClient {
         // Loopback on every setup, so what plugins and headers see does not depend on it.
         let connection = Connection(id: "test.\(UInt32.random(in: 0...UInt32.max))", remoteIP: "127.0.0.1", remotePort: 40000, localIP: "127.0.0.1", localPort: 25)
         let transport: any SMTPTestTransport
         switch setup {
         case .session:
-            transport = SessionTransport(environment: try TestEnvironment.make(config: config, plugins: registry, logLevel: logLevel, dns: dns), connection: connection)
+            transport = SessionTransport(environment: try TestEnvironment.make(config: config, plugins: registry, logLevel: logLevel, dns: dns, store: store), connection: connection)
         case .embeddedChannel:
             transport = try await EmbeddedChannelTransport(
-                environment: try TestEnvironment.make(config: config, plugins: registry, logLevel: logLevel, dns: dns), connection: connection)
+                environment: try TestEnvironment.make(config: config, plugins: registry, logLevel: logLevel, dns: dns, store: store), connection: connection)
         case .live:
-            transport = try await LiveTransport(server: try await TestServer.start(config: config, plugins: registry, logLevel: logLevel, dns: dns))
+            transport = try await LiveTransport(server: try await TestServer.start(config: config, plugins: registry, logLevel: logLevel, dns: dns, store: store))
         }
         return SMTPTestClient(setup: setup, transport: transport)
     }
@@ -59,9 +60,9 @@ public final class SMTPTestClient {
     /// Runs `body` with a client on `setup` and closes it afterwards, whether `body` threw or not.
     public static func with<Result>(
         _ setup: SMTPTestSetup, config: [String: [String]], plugins registry: PluginRegistry = .testing,
-        dns: (any DNSResolver)? = nil, _ body: (SMTPTestClient) async throws -> Result
+        dns: (any DNSResolver)? = nil, store: (any StateStore)? = nil, _ body: (SMTPTestClient) async throws -> Result
     ) async throws -> Result {
-        let client = try await start(setup, config: config, plugins: registry, dns: dns)
+        let client = try await start(setup, config: config, plugins: registry, dns: dns, store: store)
         do {
             let result = try await body(client)
             await client.close()

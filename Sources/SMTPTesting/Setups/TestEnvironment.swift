@@ -10,7 +10,7 @@ import SMTPServices
 /// same way. Plugin loading problems are thrown, not logged, so a test sees them.
 enum TestEnvironment {
     /// `dns` replaces the plugins' resolver (a `StubDNSResolver`).
-    static func make(config files: [String: [String]], plugins registry: PluginRegistry, logLevel: Logger.Level, dns: (any DNSResolver)? = nil) throws -> SessionEnvironment {
+    static func make(config files: [String: [String]], plugins registry: PluginRegistry, logLevel: Logger.Level, dns: (any DNSResolver)? = nil, store: (any StateStore)? = nil) throws -> SessionEnvironment {
         var files = files
         if files["spool_dir"] == nil { files["spool_dir"] = [TemporaryDirectory.make(prefix: "spool")] }
         let config = InMemoryConfigStore(files)
@@ -20,6 +20,7 @@ enum TestEnvironment {
         let pool = TestThreads.pool
         var services = ProductionServices.pluginServices(hostName: settings.hostName, blocking: ThreadPoolBlockingRunner(pool: pool))
         if let dns { services.dns = dns }
+        if let store { services.store = store }
         let (hooks, errors) = PluginLoader(registry: registry, config: config, services: services, logger: logger).load()
         if let first = errors.first { throw first }
         return SessionEnvironment(settings: settings, hooks: hooks, logger: logger, services: services, pluginExecutor: ThreadPoolTaskExecutor(pool))

@@ -31,9 +31,9 @@ public final class TestServer: Sendable {
     public static func start(
         config files: [String: [String]], plugins registry: PluginRegistry = .builtIn,
         maxConnections: Int = 0, maxPerIP: Int = 0, logLevel: Logger.Level = .critical,
-        shutdownGrace: Duration = .seconds(30), dns: (any DNSResolver)? = nil
+        shutdownGrace: Duration = .seconds(30), dns: (any DNSResolver)? = nil, store: (any StateStore)? = nil
     ) async throws -> TestServer {
-        let environment = try TestEnvironment.make(config: files, plugins: registry, logLevel: logLevel, dns: dns)
+        let environment = try TestEnvironment.make(config: files, plugins: registry, logLevel: logLevel, dns: dns, store: store)
         let logger = environment.logger
         let limiter = ConnectionLimiter(maxConnections: maxConnections, maxPerIP: maxPerIP)
         let (bound, continuation) = AsyncStream.makeStream(of: Int.self)

@@ -28,5 +28,12 @@ public enum BuiltInPlugins {
         ("helo", Helo.self),
         ("uribl", URIBL.self),
         ("async/uribl", URIBL.self),
+        ("logging/file", FileLogger.self),
+        ("logging/syslog", SyslogLogger.self),
+        ("logging/adaptive", AdaptiveLogger.self),
+        ("logging/devnull", DevNullLogger.self),
+        ("logging/connection_id", ConnectionIDLogger.self),
+        ("logging/transaction_id", TransactionIDLogger.self),
+        ("logging/apache", ApacheLogger.self),
     ]
 }

@@ -23,6 +23,7 @@ import Testing
         let maildir = try TemporaryDirectory()
         try maildir.write("cert.pem", "x")
         try maildir.write("key.pem", "x")
+        let syslog = try SyslogReceiver()
         // Arguments that make each plugin register everything it can, and what that is.
         let cases: [String: ([String], Set<HookPoint>)] = [
             "relay": (["only", "1"], [.connect, .rcpt]),
@@ -52,6 +53,13 @@ import Testing
             // Without uribl_zones there is nothing to check: uribl registers nothing.
             "uribl": ([], []),
             "async/uribl": ([], []),
+            "logging/file": ([maildir.path + "/qpsmtpd.log"], [.logging, .postConnection]),
+            "logging/syslog": (["logsock", syslog.path], [.logging]),
+            "logging/adaptive": ([], [.logging, .deny, .resetTransaction, .postConnection]),
+            "logging/devnull": ([], [.logging]),
+            "logging/connection_id": ([], [.logging]),
+            "logging/transaction_id": ([], [.logging, .mail, .resetTransaction, .postConnection]),
+            "logging/apache": ([], [.logging]),
         ]
         #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {

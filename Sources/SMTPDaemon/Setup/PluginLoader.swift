@@ -52,6 +52,9 @@ public struct PluginLoader: Sendable {
         // `name:N` loads another instance of the same plugin.
         let baseName = instanceName.split(separator: ":", maxSplits: 1).first.map(String.init) ?? instanceName
         guard let type = registry.type(named: baseName) else {
+            if let why = UnsupportedPlugins.explanation(for: baseName) {
+                throw ConfigError(file: line.file, line: line.lineNumber, message: "plugin '\(baseName)': \(why)")
+            }
             throw ConfigError(file: line.file, line: line.lineNumber, message: "unknown plugin '\(baseName)' (run 'qpsmtpd plugins' for the list)")
         }
         let arguments = PluginArguments(Array(words.dropFirst()))

@@ -46,7 +46,7 @@ public struct ApacheLogger: SMTPPlugin {
     public func register(into hooks: inout HookRegistry) {
         hooks.onLogging { [self] record in
             guard record.level <= level, record.plugin != name else { return }
-            if let problem = output(Self.line(record, pid: getpid())) { logger.error("\(problem)") }
+            if let problem = output(Self.line(record, pid: getpid())) { reportLoggingProblem(problem, plugin: name, logger: logger) }
         }
     }
 

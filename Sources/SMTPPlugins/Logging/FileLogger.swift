@@ -86,8 +86,7 @@ public struct FileLogger: SMTPPlugin {
             guard record.level <= level, record.plugin != name else { return }
             let target = path.expand(seconds: record.time.seconds, connectionID: record.connectionID)
             if let problem = files.write(line(record), to: target, connection: record.connectionID) {
-                // Reaches the other logging plugins; this one skips its own records.
-                logger.error("\(problem)")
+                reportLoggingProblem(problem, plugin: name, logger: logger)
             }
         }
         hooks.onPostConnection { [files] context in

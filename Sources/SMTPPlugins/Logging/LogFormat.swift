@@ -43,3 +43,11 @@ func writeWhole(_ text: String, to fd: Int32) -> Bool {
         return true
     }
 }
+
+/// A logging plugin that cannot write says so on stderr (where qpsmtpd's `warn` goes, and which
+/// works when this plugin is the only logger) and to the other logging plugins through `logger`
+/// (the reporting plugin skips its own records).
+func reportLoggingProblem(_ problem: String, plugin: String, logger: Logger) {
+    writeWhole(LogLine.format(LogRecord(level: 3, connectionID: nil, hook: nil, plugin: plugin, message: problem), pid: getpid()), to: STDERR_FILENO)
+    logger.error("\(problem)")
+}

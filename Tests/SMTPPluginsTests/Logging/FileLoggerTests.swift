@@ -124,6 +124,20 @@ import Testing
         #expect(lines(path).map { $0.hasSuffix("next connection") } == [true])
     }
 
+    @Test func aFileThatCannotBeOpenedIsReportedOncePerName() throws {
+        let dir = try TemporaryDirectory()
+        let files = LogFileSet(options: .init(perConnection: true))
+        let gone = dir.path + "/gone/c1.log"
+        #expect(files.write("x\n", to: gone, connection: "c1")?.contains("cannot open log file \(gone)") == true)
+        #expect(files.write("x\n", to: gone, connection: "c1") == nil, "said once, not for every record")
+        #expect(files.write("x\n", to: dir.path + "/ok.log", connection: "c2") == nil)
+        #expect(files.write("x\n", to: gone, connection: "c1") == nil, "still quiet about the same name")
+        // Once the directory is there, the same name works without a reload.
+        #expect(mkdir(dir.path + "/gone", 0o755) == 0)
+        #expect(files.write("x\n", to: gone, connection: "c1") == nil)
+        #expect(files.openNames.contains(gone))
+    }
+
     @Test func jsonFormatWritesOneObjectPerLine() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/mail.json"

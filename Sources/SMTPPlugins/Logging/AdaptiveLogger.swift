@@ -42,7 +42,7 @@ public struct AdaptiveLogger: SMTPPlugin {
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onLogging { [self] record in log(record) }
+        hooks.onLogging(upTo: rejectLevel) { [self] record in log(record) }
         hooks.onDeny { [pending] context, _ in
             pending.withLock { $0[context.connection.id, default: Pending()].denied = true }
         }

@@ -44,7 +44,7 @@ public struct ApacheLogger: SMTPPlugin {
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onLogging { [self] record in
+        hooks.onLogging(upTo: level) { [self] record in
             guard record.level <= level, record.plugin != name else { return }
             if let problem = output(Self.line(record, pid: getpid())) { reportLoggingProblem(problem, plugin: name, logger: logger) }
         }

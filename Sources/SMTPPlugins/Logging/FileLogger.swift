@@ -82,7 +82,7 @@ public struct FileLogger: SMTPPlugin {
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onLogging { [self] record in
+        hooks.onLogging(upTo: level) { [self] record in
             guard record.level <= level, record.plugin != name else { return }
             let target = path.expand(seconds: record.time.seconds, connectionID: record.connectionID)
             if let problem = files.write(line(record), to: target, connection: record.connectionID) {

@@ -24,7 +24,7 @@ public struct ConnectionIDLogger: SMTPPlugin {
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onLogging { [level, name, output] record in
+        hooks.onLogging(upTo: level) { [level, name, output] record in
             guard record.level <= level, record.plugin != name else { return }
             output(IDLine.format(record, id: record.connectionID))
         }
@@ -51,7 +51,7 @@ public struct TransactionIDLogger: SMTPPlugin {
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onLogging { [level, name, output, transactions] record in
+        hooks.onLogging(upTo: level) { [level, name, output, transactions] record in
             guard record.level <= level, record.plugin != name else { return }
             let id = record.connectionID.flatMap { connection in transactions.withLock { $0[connection] } }
             output(IDLine.format(record, id: id))

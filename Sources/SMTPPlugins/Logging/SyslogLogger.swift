@@ -59,7 +59,7 @@ public struct SyslogLogger: SMTPPlugin {
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onLogging { [self] record in
+        hooks.onLogging(upTo: level) { [self] record in
             guard record.level <= level, record.plugin != name else { return }
             socket.send(datagram(record))
         }

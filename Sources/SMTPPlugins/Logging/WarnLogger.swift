@@ -35,7 +35,7 @@ public struct WarnLogger: SMTPPlugin {
     static func parseLevel(_ word: String) throws -> Int { try LogLevels.parse(word) }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onLogging { [level, format, name, output] record in
+        hooks.onLogging(upTo: level) { [level, format, name, output] record in
             guard record.level <= level, record.plugin != name else { return }
             output(format.line(record))
         }

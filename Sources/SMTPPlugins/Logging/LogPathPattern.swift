@@ -12,8 +12,6 @@ struct LogPathPattern: Sendable {
 
     /// Whether each connection gets its own file.
     var isPerConnection: Bool { conversions.contains("i") }
-    /// Whether the name can change with time (so the file rotates).
-    var dependsOnTime: Bool { conversions.contains { $0 != "i" && $0 != "%" } }
 
     private var conversions: [Character] {
         var found: [Character] = []

@@ -4,6 +4,9 @@ public import SMTPPluginAPI
 public enum BuiltInPlugins {
     public static let all: [(name: String, type: any SMTPPlugin.Type)] = [
         ("relay", Relay.self),
+        ("check_relay", Relay.self),
+        ("check_norelay", Relay.self),
+        ("relay_only", RelayOnly.self),
         ("rcpt_ok", RcptOK.self),
         ("queue/maildir", MaildirQueue.self),
         ("queue/discard", DiscardQueue.self),
@@ -51,6 +54,7 @@ public enum BuiltInPlugins {
         ("earlytalker", EarlyTalker.self),
         ("check_earlytalker", EarlyTalker.self),
         ("async/earlytalker", EarlyTalker.self),
+        ("async/check_earlytalker", EarlyTalker.self),
         ("hosts_allow", HostsAllow.self),
         ("loadcheck", LoadCheck.self),
         ("random_error", RandomError.self),
@@ -62,5 +66,12 @@ public enum BuiltInPlugins {
         ("denysoft_greylist", Greylisting.self),
         ("karma", Karma.self),
         ("naughty", Naughty.self),
+        ("logging/file", FileLogger.self),
+        ("logging/syslog", SyslogLogger.self),
+        ("logging/adaptive", AdaptiveLogger.self),
+        ("logging/devnull", DevNullLogger.self),
+        ("logging/connection_id", ConnectionIDLogger.self),
+        ("logging/transaction_id", TransactionIDLogger.self),
+        ("logging/apache", ApacheLogger.self),
     ]
 }

@@ -24,9 +24,13 @@ import Testing
         try maildir.write("cert.pem", "x")
         try maildir.write("key.pem", "x")
         try maildir.write("map", "a@example.org OK\n")
+        let syslog = try SyslogReceiver()
         // Arguments that make each plugin register everything it can, and what that is.
         let cases: [String: ([String], Set<HookPoint>)] = [
             "relay": (["only", "1"], [.connect, .rcpt]),
+            "check_relay": ([], [.connect]),
+            "check_norelay": ([], [.connect]),
+            "relay_only": ([], [.connect, .rcpt]),
             "rcpt_ok": ([], [.rcpt]),
             "queue/maildir": ([maildir.path + "/Maildir"], [.queue]),
             "queue/discard": ([], [.queue]),
@@ -75,6 +79,7 @@ import Testing
             "earlytalker": (["defer-reject", "1"], [.connect, .data, .mail]),
             "check_earlytalker": (["defer-reject", "1"], [.connect, .data, .mail]),
             "async/earlytalker": (["defer-reject", "1"], [.connect, .data, .mail]),
+            "async/check_earlytalker": (["defer-reject", "1"], [.connect, .data, .mail]),
             "hosts_allow": ([], [.preConnection]),
             "loadcheck": ([], [.connect]),
             "random_error": ([], [.connect, .helo, .ehlo, .mail, .rcpt, .data, .dataPost]),
@@ -87,6 +92,13 @@ import Testing
             "denysoft_greylist": ([], [.mail, .data]),
             "karma": ([], [.connect, .rcpt, .queuePost, .deny, .disconnect]),
             "naughty": (["reject", "mail"], [.mail, .dataPost]),
+            "logging/file": ([maildir.path + "/qpsmtpd.log"], [.logging, .postConnection]),
+            "logging/syslog": (["logsock", syslog.path], [.logging]),
+            "logging/adaptive": ([], [.logging, .deny, .resetTransaction, .postConnection]),
+            "logging/devnull": ([], [.logging]),
+            "logging/connection_id": ([], [.logging]),
+            "logging/transaction_id": ([], [.logging, .mail, .resetTransaction, .postConnection]),
+            "logging/apache": ([], [.logging]),
         ]
         #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {

@@ -50,6 +50,8 @@ public struct DaemonSetup: Sendable {
         services.dns = resources.dns.resolver(dnsConfiguration)
         let (hooks, pluginErrors) = PluginLoader(registry: plugins, config: config, services: services, logger: logger).load()
         errors += pluginErrors
+        // Records up to the most verbose logging plugin's level are made, as the plugins were given.
+        logger = PluginLoader.raised(logger, to: hooks.loggingCeiling)
         if errors.isEmpty && !hooks.has(.queue) {
             warnings.append("no queue plugin loaded: messages will be refused with 451")
         }

@@ -30,9 +30,13 @@ public struct PluginLoader: Sendable {
         var hooks = HookRegistry()
         var errors: [ConfigError] = []
         // Logging plugins come first, so the others' start-up messages reach them (qpsmtpd does the same).
-        for line in config.entries("logging") + config.entries("plugins") {
+        let logging = config.entries("logging")
+        var logger = self.logger
+        for (index, line) in (logging + config.entries("plugins")).enumerated() {
+            // The other plugins log as verbosely as the most verbose logging plugin writes.
+            if index == logging.count { logger = Self.raised(logger, to: hooks.loggingCeiling) }
             do {
-                try load(line, into: &hooks)
+                try load(line, into: &hooks, logger: logger)
             } catch let error as ConfigError {
                 errors.append(error)
             } catch {
@@ -42,7 +46,15 @@ public struct PluginLoader: Sendable {
         return (hooks, errors)
     }
 
-    private func load(_ line: ConfigLine, into hooks: inout HookRegistry) throws {
+    /// `logger` at `level` (qpsmtpd's 0-7) when that is more verbose than it is; else unchanged.
+    public static func raised(_ logger: Logger, to level: Int?) -> Logger {
+        guard let level, level > QpsmtpdLogLevel.qpsmtpdLevel(logger.logLevel) else { return logger }
+        var raised = logger
+        raised.logLevel = QpsmtpdLogLevel.swiftLogLevel(level)
+        return raised
+    }
+
+    private func load(_ line: ConfigLine, into hooks: inout HookRegistry, logger: Logger) throws {
         // qpsmtpd refuses anything but printable ASCII in a plugins line.
         guard line.text.unicodeScalars.allSatisfy({ ($0.value >= 0x20 && $0.value < 0x7F) || $0 == "\t" }) else {
             throw ConfigError(file: line.file, line: line.lineNumber, message: "unsafe characters in config line")
@@ -52,6 +64,9 @@ public struct PluginLoader: Sendable {
         // `name:N` loads another instance of the same plugin.
         let baseName = instanceName.split(separator: ":", maxSplits: 1).first.map(String.init) ?? instanceName
         guard let type = registry.type(named: baseName) else {
+            if let why = UnsupportedPlugins.explanation(for: baseName) {
+                throw ConfigError(file: line.file, line: line.lineNumber, message: "plugin '\(baseName)': \(why)")
+            }
             throw ConfigError(file: line.file, line: line.lineNumber, message: "unknown plugin '\(baseName)' (run 'qpsmtpd plugins' for the list)")
         }
         let arguments = PluginArguments(Array(words.dropFirst()))

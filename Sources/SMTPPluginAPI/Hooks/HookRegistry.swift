@@ -83,10 +83,16 @@ public struct HookRegistry: Sendable {
     public private(set) var perAddressLimitByPlugin = false
 
     /// Receives every log record at or below the daemon's log level. Synchronous: logging must not wait.
-    public mutating func onLogging(_ body: @escaping LogHandler) {
+    /// `upTo`: the most verbose level (0-7) the plugin writes; the daemon then makes records up to
+    /// it even above its `loglevel` file, as qpsmtpd hands its logging plugins every record.
+    public mutating func onLogging(upTo level: Int? = nil, _ body: @escaping LogHandler) {
         loggers.append((registrant.name, body))
+        if let level { loggingCeiling = max(loggingCeiling ?? 0, min(max(level, 0), 7)) }
         recordHook(.logging)
     }
+
+    /// The most verbose level a logging plugin asked for with `onLogging(upTo:)`.
+    public private(set) var loggingCeiling: Int?
 
     static func unexpected(_ point: HookPoint) -> HookResult {
         assertionFailure("hook \(point.rawValue) called with the wrong payload")

@@ -39,7 +39,13 @@ public struct LogTime: Sendable, Hashable {
 /// that belong to none (start-up, reload), so every line has the same fields in the same places.
 public enum LogLine {
     public static func format(_ record: LogRecord, pid: Int32) -> String {
-        var line = "\(record.time.rfc3339) \(pid) [\(record.connectionID ?? "-")]"
+        "\(record.time.rfc3339) \(pid) " + fields(record)
+    }
+
+    /// The line without its time and pid, `[<connection>] (<hook>) <plugin>: <message>\n`, for
+    /// loggers that stamp lines their own way (`logging/file`'s `tsformat`, syslog).
+    public static func fields(_ record: LogRecord) -> String {
+        var line = "[\(record.connectionID ?? "-")]"
         if let hook = record.hook { line += " (\(hook))" }
         if let plugin = record.plugin { line += " \(plugin)" }
         line += ": "

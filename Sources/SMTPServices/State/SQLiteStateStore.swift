@@ -85,7 +85,7 @@ public final class SQLiteStateStore: StateStore {
         }
         do {
             // A corrupt or foreign file fails here, on its first read.
-            for statement in StateSchema.setup { _ = try await connection.query(statement) }
+            try await setUp(connection)
         } catch {
             try? await connection.close()
             try? await pool.shutdownGracefully()
@@ -94,6 +94,22 @@ public final class SQLiteStateStore: StateStore {
         // Made by SQLite with the umask's mode; the state is nobody else's business.
         chmod(path, 0o600)
         return SQLiteStateStore(path: path, connection: connection, pool: pool, clock: clock, pruneInterval: pruneInterval)
+    }
+
+    /// Runs the schema statements. Switching to WAL takes a lock that SQLite refuses at once
+    /// (no busy wait: it would deadlock) while another process sets up the same file, as two
+    /// `qpsmtpd inetd` started together under tcpserver do; so a busy or locked setup is tried
+    /// again for up to 5 s before start-up gives up.
+    private static func setUp(_ connection: SQLiteConnection) async throws {
+        let giveUp = ContinuousClock.now + .seconds(5)
+        while true {
+            do {
+                for statement in StateSchema.setup { _ = try await connection.query(statement) }
+                return
+            } catch let error as SQLiteError where [.busy, .locked].contains(error.reason) && ContinuousClock.now < giveUp {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 20...80)))
+            }
+        }
     }
 
     /// Closes the database (checkpointing the WAL) and stops the thread. No use after this.

@@ -2,14 +2,17 @@
 /// 1970 (REAL), taken from the plugins' clock; NULL never expires.
 enum StateSchema {
     static let setup = [
+        // Replaces sqlite-nio's busy handler, which retries at once forever: another process
+        // holding the file (a backup, the sqlite3 shell, another `qpsmtpd inetd` setting up the
+        // same file at the same moment) is waited for, at most 5 s. First, so the statements
+        // below wait too: switching to WAL takes a lock, and under tcpserver two processes
+        // opening the file together made one fail with "database is locked".
+        "PRAGMA busy_timeout = 5000",
         // WAL: readers never wait for the writer, and a commit is one append, not a journal rewrite.
         "PRAGMA journal_mode = WAL",
         // In WAL mode NORMAL loses at most the last commits on power loss, never consistency;
         // state worth one greylisting retry is not worth an fsync per SMTP command.
         "PRAGMA synchronous = NORMAL",
-        // Replaces sqlite-nio's busy handler, which retries at once forever: another process
-        // holding the file (a backup, the sqlite3 shell) is waited for, at most 5 s.
-        "PRAGMA busy_timeout = 5000",
         """
         CREATE TABLE IF NOT EXISTS state (
             key TEXT PRIMARY KEY NOT NULL,

@@ -20,24 +20,35 @@ final class FakeDNSServer: Sendable {
     /// `tcpRespond` nil: nothing listens on TCP (connections are refused).
     init(host: String = "127.0.0.1", respond: @escaping Responder, tcpRespond: Responder? = nil) async throws {
         let counter = self.counter
-        udp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(FakeDatagramHandler(respond: respond, counter: counter))
-                }
-            }
-            .bind(host: host, port: 0).get()
-        if let tcpRespond {
-            tcp = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .childChannelInitializer { channel in
+        // TCP must listen on the port the kernel gave UDP; when another test holds that TCP port,
+        // start over on another.
+        for attempt in 1... {
+            let udp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(FakeStreamHandler(respond: tcpRespond, counter: counter))
+                        try channel.pipeline.syncOperations.addHandler(FakeDatagramHandler(respond: respond, counter: counter))
                     }
                 }
-                .bind(host: host, port: udp.localAddress!.port!).get()
-        } else {
-            tcp = nil
+                .bind(host: host, port: 0).get()
+            guard let tcpRespond else {
+                (self.udp, self.tcp) = (udp, nil)
+                return
+            }
+            do {
+                let tcp = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(FakeStreamHandler(respond: tcpRespond, counter: counter))
+                        }
+                    }
+                    .bind(host: host, port: udp.localAddress!.port!).get()
+                (self.udp, self.tcp) = (udp, tcp)
+                return
+            } catch where attempt < 20 {
+                try? await udp.close()
+            }
         }
+        fatalError("unreachable")
     }
 
     func stop() async {

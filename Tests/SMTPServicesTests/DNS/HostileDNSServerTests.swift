@@ -24,19 +24,23 @@ import Testing
         }
     }
 
+    /// Bounds here are wide on purpose: the whole suite runs in parallel on two cores, where a
+    /// task may wait a second for a thread. What they tell apart is "dns_timeout once, then at
+    /// once" from "dns_timeout every time".
     @Test func silentServerCostsOneTimeoutThenFailsFast() async throws {
         let server = try await FakeDNSServer(respond: FakeDNSServer.silent)
         defer { Task { await server.stop() } }
-        let dns = resolver([server.address])
+        let dns = resolver([server.address], timeout: .seconds(2))
         let (first, firstError) = await timed { try await dns.lookup("host.test", .a, deadline: .now + .seconds(30)) }
         #expect(firstError as? DNSError == .timeout)
-        #expect(first >= .milliseconds(900) && first < .milliseconds(1500), "\(first)")
-        #expect(server.queries == 2)
+        #expect(first >= .milliseconds(1900) && first < .milliseconds(3500), "\(first)")
+        let asked = server.queries
+        #expect((1...2).contains(asked))
         // Remembered: the next lookups fail at once without asking it.
         let (second, secondError) = await timed { try await dns.lookup("other.test", .txt, deadline: .now + .seconds(30)) }
         #expect(secondError as? DNSError == .timeout)
-        #expect(second < .milliseconds(50), "\(second)")
-        #expect(server.queries == 2)
+        #expect(second < .milliseconds(1000), "\(second)")
+        #expect(server.queries == asked)
     }
 
     @Test func parallelLookupsToASilentServerEndTogether() async throws {
@@ -58,13 +62,13 @@ import Testing
     @Test func callerDeadlineComesFirst() async throws {
         let server = try await FakeDNSServer(respond: FakeDNSServer.silent)
         defer { Task { await server.stop() } }
-        let dns = resolver([server.address], timeout: .seconds(5))
-        let hookDeadline = ContinuousClock.now + .milliseconds(600)
+        let dns = resolver([server.address], timeout: .seconds(20))
+        let hookDeadline = ContinuousClock.now + .seconds(3)
         let (elapsed, error) = await timed { try await dns.lookup("host.test", .a, deadline: hookDeadline) }
         #expect(error as? DNSError == .timeout)
-        // Its timer fires 0.1 s before the hook's deadline (500 ms in); the bound leaves room for a
-        // loaded machine's scheduling, not for waiting out dns_timeout (5 s).
-        #expect(elapsed >= .milliseconds(450) && elapsed < .milliseconds(900), "\(elapsed)")
+        // Its timer fires 0.1 s before the hook's deadline (2.9 s in), long before dns_timeout
+        // (20 s); the upper bound leaves a loaded machine room for scheduling.
+        #expect(elapsed >= .milliseconds(2850) && elapsed < .seconds(6), "\(elapsed)")
     }
 
     @Test func garbageAndForgeriesAreIgnored() async throws {

@@ -22,6 +22,19 @@ public struct PluginArguments: Sendable, Hashable {
     /// The `n`th positional word.
     public func positional(_ n: Int) -> String? { n < words.count ? words[n] : nil }
 
+    /// The one optional positional number of plugins such as `loop 100` or `noop_counter 3`:
+    /// `fallback` when absent; a second word, or a number below 1, is refused naming `what`.
+    public func onlyPositiveNumber(_ what: String, default fallback: Int) throws -> Int {
+        guard words.count <= 1 else {
+            throw PluginArgumentError("this plugin takes one number, \(what), not '\(words.joined(separator: " "))'")
+        }
+        guard let word = words.first else { return fallback }
+        guard let n = Int(word), n > 0 else {
+            throw PluginArgumentError("\(what) must be a positive number, not '\(word)'")
+        }
+        return n
+    }
+
     /// `reject 0|1|naughty`.
     public enum Reject: String, Sendable, Hashable { case no = "0", yes = "1", naughty }
 

@@ -10,18 +10,7 @@ public struct NoopCounter: SMTPPlugin {
     private let limit: Int
 
     public init(context: PluginContext) throws {
-        let words = context.arguments.words
-        guard words.count <= 1 else {
-            throw PluginArgumentError("noop_counter takes one number, not '\(words.joined(separator: " "))'")
-        }
-        if let word = words.first {
-            guard let n = Int(word), n > 0 else {
-                throw PluginArgumentError("the number of NOOPs must be a positive number, not '\(word)'")
-            }
-            limit = n
-        } else {
-            limit = 3
-        }
+        limit = try context.arguments.onlyPositiveNumber("the number of NOOPs", default: 3)
     }
 
     public func register(into hooks: inout HookRegistry) {

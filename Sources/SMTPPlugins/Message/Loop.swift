@@ -11,18 +11,7 @@ public struct Loop: SMTPPlugin {
     private let maxHops: Int
 
     public init(context: PluginContext) throws {
-        let words = context.arguments.words
-        guard words.count <= 1 else {
-            throw PluginArgumentError("loop takes one number, the most hops allowed, not '\(words.joined(separator: " "))'")
-        }
-        if let word = words.first {
-            guard let value = Int(word), value > 0 else {
-                throw PluginArgumentError("the most hops allowed must be a positive number, not '\(word)'")
-            }
-            maxHops = value
-        } else {
-            maxHops = 100
-        }
+        maxHops = try context.arguments.onlyPositiveNumber("the most hops allowed", default: 100)
     }
 
     public func register(into hooks: inout HookRegistry) {

@@ -62,6 +62,15 @@ import Testing
         #expect(try await collect(OutgoingMessage(spool, header: nil, reader: reader, chunkSize: 7)) == text)
     }
 
+    @Test func aChangedHeaderIsSeparatedFromABodyThatStartsWithText() async throws {
+        // The client's header ended at a line that is not a field: it starts the body.
+        var (header, spool) = try Fixture.message("Subject: x\r\nnot a field oddly\r\nbody\r\n")
+        let reader = BlockingSpoolReader(blocking: InlineBlockingWorkRunner())
+        header.prepend("Received", "by us")
+        let text = try await collectAll(OutgoingMessage(spool, header: header, reader: reader))
+        #expect(text == "Received: by us\r\nSubject: x\r\n\r\nnot a field oddly\r\nbody\r\n")
+    }
+
     private func collectAll(_ message: OutgoingMessage) async throws -> String {
         var out: [UInt8] = []
         for try await chunk in message { out += chunk }

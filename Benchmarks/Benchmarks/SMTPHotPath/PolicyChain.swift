@@ -62,6 +62,18 @@ private func session(_ environment: SMTPTestEnvironment, _ text: String) async t
     await client.close()
 }
 
+/// The first try of the benchmark's triplet is greylisted. It is made with greylisting alone, so
+/// karma does not remember the refusal and box the client; the measured sessions then pass.
+private func passGreylisting(_ store: any StateStore, _ text: String) async throws {
+    let environment = try SMTPTestClient.environment(config: chainConfig(["greylisting black_timeout 0"]), store: store)
+    let client = try await SMTPTestClient.start(.session, environment: environment)
+    try await client.greeting()
+    try await client.ehlo("mail.sender.example")
+    // Refused at MAIL: by default the triplet is the client's address alone.
+    try await client.mail(from: "someone@sender.example").expect(450)
+    await client.close()
+}
+
 private extension DateFormatter {
     static let rfc5322: DateFormatter = {
         let formatter = DateFormatter()
@@ -82,9 +94,9 @@ let policyChainBenchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("message session, full MX chain (17 checks), in-memory state", configuration: config) { benchmark in
-        let environment = try SMTPTestClient.environment(config: chainConfig(fullChain), dns: resolver(), store: InMemoryStateStore())
-        // The first try of the triplet is greylisted; the measured ones pass.
-        try? await session(environment, text)
+        let store = InMemoryStateStore()
+        let environment = try SMTPTestClient.environment(config: chainConfig(fullChain), dns: resolver(), store: store)
+        try await passGreylisting(store, text)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { try await session(environment, text) }
     }
@@ -93,7 +105,7 @@ let policyChainBenchmarks: @Sendable () -> Void = {
         let directory = NSTemporaryDirectory() + "qpsmtpd-bench-state-\(UUID().uuidString)"
         let store = try await SQLiteStateStore.open(directory: directory)
         let environment = try SMTPTestClient.environment(config: chainConfig(fullChain), dns: resolver(), store: store)
-        try? await session(environment, text)
+        try await passGreylisting(store, text)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { try await session(environment, text) }
         benchmark.stopMeasurement()

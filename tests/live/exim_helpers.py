@@ -42,8 +42,8 @@ exim_group = {group}
 trusted_users = {user}
 never_users =
 keep_environment =
-# Kept in the queue: the test reads what Exim stored, nothing is delivered anywhere.
-queue_only = true
+# Kept in the queue by default: the test reads what Exim stored, nothing is delivered anywhere.
+queue_only = {queue_only}
 host_lookup =
 rfc1413_hosts =
 dns_retrans = 1s
@@ -67,7 +67,9 @@ smtp_data:
   accept
 
 begin routers
+{routers}
 begin transports
+{transports}
 """
 
 
@@ -80,9 +82,11 @@ def require_exim() -> Path:
 
 
 class PrivateExim:
-    """`not_smtp` / `smtp_rcpt`: ACL statements (Exim syntax) put before the final accept."""
+    """`not_smtp` / `smtp_rcpt`: ACL statements (Exim syntax) put before the final accept;
+    `routers` / `transports`: their sections, for a test that lets Exim deliver (queue_only=False)."""
 
-    def __init__(self, directory: Path, not_smtp: str = "", smtp_rcpt: str = ""):
+    def __init__(self, directory: Path, not_smtp: str = "", smtp_rcpt: str = "", queue_only: bool = True,
+                 routers: str = "", transports: str = ""):
         require_exim()
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +97,8 @@ class PrivateExim:
         self.config = self.dir / "exim.conf"
         self.config.write_text(CONFIG.format(
             spool=self.spool, log=self.log, dir=self.dir, user=pwd.getpwuid(os.getuid()).pw_name,
-            group=grp.getgrgid(os.getgid()).gr_name, not_smtp=not_smtp, smtp_rcpt=smtp_rcpt))
+            group=grp.getgrgid(os.getgid()).gr_name, not_smtp=not_smtp, smtp_rcpt=smtp_rcpt,
+            queue_only="true" if queue_only else "false", routers=routers, transports=transports))
         self.wrapper = self.dir / "exim"
         self.wrapper.write_text(f"#!/bin/sh\nexec {EXIM_BIN} -C {self.config} \"$@\"\n")
         self.wrapper.chmod(0o755)

@@ -128,3 +128,24 @@ def test_private_exim_daemon_for_forwarding_tests(private_exim):
     [message_id] = exim.queued_ids()
     assert exim.envelope(message_id) == ("s@x.example", ["u@test.example"])
     assert exim.body(message_id) == b"hello\n"
+
+
+def test_answer_does_not_wait_for_exims_delivery(start_daemon, private_exim):
+    """Exim forks its delivery after accepting the batch; that process keeps Exim's standard error
+    open while it delivers. The 250 must not wait for the delivery."""
+    exim = private_exim(
+        queue_only=False,
+        routers="everything:\n  driver = accept\n  transport = slow_pipe\n",
+        transports="slow_pipe:\n  driver = pipe\n  command = /bin/sleep 5\n  user = nobody\n")
+    d = start_daemon(config=exim_config(exim.wrapper))
+    with d.client() as c:
+        c.ehlo()
+        t0 = time.monotonic()
+        expect(c.send_message("s@x.example", ["u@test.example"], dot_stuff(make_message(b"x\n"))), 250, contains="Queued!")
+        answered = time.monotonic() - t0
+    assert answered < 3, f"the 250 took {answered:.1f} s: it waited for Exim's delivery"
+    # The delivery did happen, after our answer.
+    deadline = time.monotonic() + 15
+    while "=> u <u@test.example> R=everything T=slow_pipe" not in exim.main_log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "=> u <u@test.example> R=everything T=slow_pipe" in exim.main_log(), exim.main_log()[-1500:]

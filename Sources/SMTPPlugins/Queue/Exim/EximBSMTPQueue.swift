@@ -51,9 +51,11 @@ public struct EximBSMTPQueue: SMTPPlugin {
         let batch = BSMTPBatch(
             helo: hostName, sender: transaction.sender, recipients: transaction.recipients,
             message: OutgoingMessage(body, header: transaction.header, reader: spool))
+        // Standard output only: Exim's background delivery, forked after it accepted the message,
+        // keeps standard error open until that delivery ends (seconds, or a remote host's timeouts),
+        // and capturing it would hold our answer until then.
         let invocation = ProgramInvocation(
-            path, arguments: ["-bS"], streamedInputs: [0: ProgramInputStream(batch)], captureOutput: true, captureError: true,
-            captureLimit: Self.outputLimit)
+            path, arguments: ["-bS"], streamedInputs: [0: ProgramInputStream(batch)], captureOutput: true, captureLimit: Self.outputLimit)
         let result: ProgramResult
         do {
             result = try await programs.run(invocation, deadline: deadline)
@@ -71,8 +73,7 @@ public struct EximBSMTPQueue: SMTPPlugin {
         // Exit 1 would mean "accepted, then an error" for our one-message batch, but Exim also exits
         // 1 when it cannot start (a bad configuration): only 0 is proof, and a 451 costs at most a copy.
         case .exited(let code):
-            let stderr = String(decoding: result.error ?? [], as: UTF8.self)
-            logger.error("\(path) -bS exited \(code): \(report.code.map(String.init) ?? "") \(report.text ?? "") \(stderr)")
+            logger.error("\(path) -bS exited \(code): \(report.code.map(String.init) ?? "") \(report.text ?? "")")
             if let replyCode = report.code, let text = report.text, (500...599).contains(replyCode) {
                 return .done(SMTPReply(code: replyCode, defaultEnhanced: EnhancedStatusCode(5, 3, 0), text: text))
             }

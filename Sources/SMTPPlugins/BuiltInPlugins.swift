@@ -73,5 +73,7 @@ public enum BuiltInPlugins {
         ("logging/connection_id", ConnectionIDLogger.self),
         ("logging/transaction_id", TransactionIDLogger.self),
         ("logging/apache", ApacheLogger.self),
+        ("queue/qmail-queue", QmailQueue.self),
+        ("queue/exim-bsmtp", EximBSMTPQueue.self),
     ]
 }

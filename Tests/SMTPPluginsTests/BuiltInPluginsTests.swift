@@ -34,6 +34,8 @@ import Testing
             "rcpt_ok": ([], [.rcpt]),
             "queue/maildir": ([maildir.path + "/Maildir"], [.queue]),
             "queue/discard": ([], [.queue]),
+            "queue/qmail-queue": ([], [.queue]),
+            "queue/exim-bsmtp": (["exim_path", "/usr/sbin/exim4"], [.queue]),
             "count_unrecognized_commands": (["5"], [.unrecognizedCommand]),
             "dont_require_anglebrackets": ([], [.mailPre, .rcptPre]),
             "logging/warn": (["6"], [.logging]),

@@ -14,11 +14,9 @@ public enum UnsupportedPlugins {
         "check_qmail_deliverable": "old name of qmail_deliverable, \(notYet)",
 
         // Queues.
-        "queue/qmail-queue": deliveryIssue,
         "queue/smtp-forward": deliveryIssue,
         "async/queue/smtp-forward": "qpsmtpd-async's smtp-forward, \(deliveryIssue)",
         "queue/postfix-queue": deliveryIssue,
-        "queue/exim-bsmtp": deliveryIssue,
 
         // Authentication.
         "auth/auth_vpopmail": "not supported: it links vpopmail's own library and must run as the vpopmail user; use auth/auth_checkpassword with vchkpw",

@@ -9,6 +9,9 @@ public struct ProgramInvocation: Sendable, Hashable {
     /// checkpassword reads `user\0pass\0timestamp\0` on 3, qmail-queue the message on 0 and the
     /// envelope on 1. Descriptors 0, 1 and 2 not named here or captured are /dev/null.
     public var inputs: [Int32: [UInt8]]
+    /// Inputs too large to hold in memory (a spooled message): each stream's chunks are written
+    /// as the program reads them, then its descriptor reaches end of file.
+    public var streamedInputs: [Int32: ProgramInputStream]
     public var captureOutput: Bool
     public var captureError: Bool
     /// Captured output beyond this many bytes is read and dropped, so a chatty program cannot
@@ -17,12 +20,13 @@ public struct ProgramInvocation: Sendable, Hashable {
 
     public init(
         _ path: String, arguments: [String] = [], environment: [String: String]? = nil, inputs: [Int32: [UInt8]] = [:],
-        captureOutput: Bool = false, captureError: Bool = false, captureLimit: Int = 1 << 20
+        streamedInputs: [Int32: ProgramInputStream] = [:], captureOutput: Bool = false, captureError: Bool = false, captureLimit: Int = 1 << 20
     ) {
         self.path = path
         self.arguments = arguments
         self.environment = environment
         self.inputs = inputs
+        self.streamedInputs = streamedInputs
         self.captureOutput = captureOutput
         self.captureError = captureError
         self.captureLimit = captureLimit
@@ -40,11 +44,15 @@ public struct ProgramResult: Sendable, Hashable {
     /// nil unless captured.
     public var output: [UInt8]?
     public var error: [UInt8]?
+    /// The program's process id, when it ran as a process: qmail-queue's success reply names it
+    /// (`qp <pid>`), as qmail-send's log does.
+    public var processID: Int32?
 
-    public init(termination: ProgramTermination, output: [UInt8]? = nil, error: [UInt8]? = nil) {
+    public init(termination: ProgramTermination, output: [UInt8]? = nil, error: [UInt8]? = nil, processID: Int32? = nil) {
         self.termination = termination
         self.output = output
         self.error = error
+        self.processID = processID
     }
 }
 
@@ -55,6 +63,9 @@ public enum ProgramError: Error, Sendable, Hashable, CustomStringConvertible {
     case timedOut
     /// The invocation asks for something impossible (an fd both fed and captured).
     case invalid(String)
+    /// A streamed input failed (the spool could not be read); the program was killed before it
+    /// saw end of file, so it cannot take a truncated input for a whole one.
+    case inputFailed(String)
     case notConfigured
 
     public var description: String {
@@ -62,6 +73,7 @@ public enum ProgramError: Error, Sendable, Hashable, CustomStringConvertible {
         case .cannotStart(let why): return "cannot start: \(why)"
         case .timedOut: return "did not finish in time; killed"
         case .invalid(let why): return "invalid invocation: \(why)"
+        case .inputFailed(let why): return "input failed: \(why)"
         case .notConfigured: return "no program runner is configured for plugins"
         }
     }

@@ -35,6 +35,21 @@ public struct SpawnProgramRunner: ProgramRunner {
             // Not awaited: a program may exit without reading (EPIPE), which is its business.
             channel.writeAndFlush(ByteBuffer(bytes: bytes)).whenComplete { _ in channel.close(promise: nil) }
         }
+        var feeds: [(channel: any Channel, stream: ProgramInputStream)] = []
+        for (index, (fd, stream)) in child.streams.enumerated() {
+            do {
+                let channel = try await NIOPipeBootstrap(group: group).takingOwnershipOfDescriptor(output: fd).get()
+                channels.append(channel)
+                feeds.append((channel, stream))
+            } catch {
+                // Unlike a short byte input, a streamed one is the message: a program seeing end
+                // of file at once would take the empty input for a whole one.
+                for (unused, _) in child.streams[index...] { close(unused) }
+                for fd in [child.output, child.error].compactMap({ $0 }) { close(fd) }
+                ChildReaper.killAndReap(child.pid)
+                throw ProgramError.cannotStart("pipe: \(error)")
+            }
+        }
         var output: EventLoopFuture<[UInt8]>?
         var error: EventLoopFuture<[UInt8]>?
         for (fd, isOutput) in [(child.output, true), (child.error, false)] {
@@ -59,15 +74,74 @@ public struct SpawnProgramRunner: ProgramRunner {
             if isOutput { output = future } else { error = future }
         }
 
-        let termination = try await ChildReaper.wait(for: child.pid, deadline: deadline)
+        let running = RunningChild(pid: child.pid)
+        let termination = try await withThrowingTaskGroup(of: String?.self) { feeders in
+            for feed in feeds {
+                feeders.addTask { await Self.feed(feed.stream, into: feed.channel, child: running) }
+            }
+            // Closing a pipe fails a feeder's pending write, so no feeder outlives the program.
+            let termination: ProgramTermination
+            do {
+                termination = try await ChildReaper.wait(for: child.pid, deadline: deadline)
+                running.reaped.store(true, ordering: .sequentiallyConsistent)
+            } catch {
+                running.reaped.store(true, ordering: .sequentiallyConsistent)
+                for feed in feeds { feed.channel.close(promise: nil) }
+                throw error
+            }
+            for feed in feeds { feed.channel.close(promise: nil) }
+            for try await failure in feeders {
+                if let failure { throw ProgramError.inputFailed(failure) }
+            }
+            return termination
+        }
         // Something the program started may keep a pipe open after it exits: stop at the deadline.
         let remaining = ContinuousClock.now.duration(to: deadline)
         let closer = group.next().scheduleTask(in: TimeAmount(max(remaining, .zero))) { [channels] in
             for channel in channels { channel.close(promise: nil) }
         }
         defer { closer.cancel() }
-        return ProgramResult(termination: termination, output: try await output?.get(), error: try await error?.get())
+        return ProgramResult(termination: termination, output: try await output?.get(), error: try await error?.get(), processID: child.pid)
     }
+}
+
+extension SpawnProgramRunner {
+    /// Writes `stream` into the pipe a chunk at a time, each write awaited: the program's reading
+    /// paces us, and at most one chunk waits in memory. Returns why the input failed, if it did.
+    ///
+    /// A program may close its end or exit without reading everything: the write then fails with
+    /// EPIPE (NIO ignores SIGPIPE process-wide when it opens a pipe channel), and what the program
+    /// did is for its exit status to tell.
+    static func feed(_ stream: ProgramInputStream, into channel: any Channel, child: RunningChild) async -> String? {
+        do {
+            for try await chunk in stream {
+                do {
+                    try await channel.writeAndFlush(ByteBuffer(bytes: chunk)).get()
+                } catch {
+                    channel.close(promise: nil)
+                    return nil
+                }
+            }
+        } catch {
+            // Killed before the pipe closes: at end of file the program would take the truncated
+            // input for a whole one (qmail-queue would queue half a message).
+            if !child.reaped.load(ordering: .sequentiallyConsistent) {
+                kill(-child.pid, SIGKILL)
+                kill(child.pid, SIGKILL)
+            }
+            channel.close(promise: nil)
+            return "\(error)"
+        }
+        channel.close(promise: nil)
+        return nil
+    }
+}
+
+/// The child a feeder may have to kill; once reaped its pid may belong to another process.
+final class RunningChild: Sendable {
+    let pid: pid_t
+    let reaped = Atomic<Bool>(false)
+    init(pid: pid_t) { self.pid = pid }
 }
 
 /// Hands the collector's future out of the channel initializer.

@@ -16,11 +16,17 @@ struct SpawnedChild {
     let pid: pid_t
     /// Write ends for the invocation's inputs, with the bytes each is to carry.
     var inputs: [(fd: Int32, bytes: [UInt8])] = []
+    /// Write ends for the invocation's streamed inputs.
+    var streams: [(fd: Int32, stream: ProgramInputStream)] = []
     var output: Int32?
     var error: Int32?
 
     static func spawn(_ invocation: ProgramInvocation) throws -> SpawnedChild {
         var targets = Set(invocation.inputs.keys)
+        guard targets.isDisjoint(with: invocation.streamedInputs.keys) else {
+            throw ProgramError.invalid("a descriptor both fed bytes and streamed")
+        }
+        targets.formUnion(invocation.streamedInputs.keys)
         guard targets.allSatisfy({ $0 >= 0 }) else { throw ProgramError.invalid("negative descriptor") }
         if invocation.captureOutput {
             guard targets.insert(1).inserted else { throw ProgramError.invalid("descriptor 1 both fed and captured") }
@@ -45,6 +51,13 @@ struct SpawnedChild {
                 placements.append((read, target))
                 child.inputs.append((write, bytes))
             }
+            for (target, stream) in invocation.streamedInputs.sorted(by: { $0.key < $1.key }) {
+                let (read, write) = try pipe(above: floor)
+                childEnds.append(read)
+                parentEnds.append(write)
+                placements.append((read, target))
+                child.streams.append((write, stream))
+            }
             for (wanted, target) in [(invocation.captureOutput, Int32(1)), (invocation.captureError, 2)] where wanted {
                 let (read, write) = try pipe(above: floor)
                 childEnds.append(write)
@@ -52,7 +65,9 @@ struct SpawnedChild {
                 placements.append((write, target))
                 if target == 1 { child.output = read } else { child.error = read }
             }
-            child = SpawnedChild(pid: try start(invocation, placements: placements, targets: targets), inputs: child.inputs, output: child.output, error: child.error)
+            child = SpawnedChild(
+                pid: try start(invocation, placements: placements, targets: targets), inputs: child.inputs, streams: child.streams, output: child.output,
+                error: child.error)
             return child
         } catch {
             for fd in parentEnds { close(fd) }

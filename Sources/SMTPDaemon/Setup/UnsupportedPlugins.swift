@@ -17,7 +17,6 @@ public enum UnsupportedPlugins {
         "queue/qmail-queue": deliveryIssue,
         "queue/smtp-forward": deliveryIssue,
         "async/queue/smtp-forward": "qpsmtpd-async's smtp-forward, \(deliveryIssue)",
-        "queue/postfix-queue": deliveryIssue,
         "queue/exim-bsmtp": deliveryIssue,
 
         // Authentication.

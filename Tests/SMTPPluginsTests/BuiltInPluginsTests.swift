@@ -34,6 +34,7 @@ import Testing
             "rcpt_ok": ([], [.rcpt]),
             "queue/maildir": ([maildir.path + "/Maildir"], [.queue]),
             "queue/discard": ([], [.queue]),
+            "queue/postfix-queue": ([], [.queue]),
             "count_unrecognized_commands": (["5"], [.unrecognizedCommand]),
             "dont_require_anglebrackets": ([], [.mailPre, .rcptPre]),
             "logging/warn": (["6"], [.logging]),

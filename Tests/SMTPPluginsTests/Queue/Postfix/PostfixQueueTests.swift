@@ -114,15 +114,15 @@ import Testing
 
     @Test(arguments: [
         // Closed before the answer: the message may be half-written, cleanup discards it.
-        [Self.greeting],
+        [PostfixQueueTests.greeting],
         // Closed before the greeting.
         [],
         // Another service on the socket.
-        [PostfixAttributeList(["protocol": "smtpd_protocol", "queue_id": "ABC"]), Self.answer(0)],
-        [PostfixAttributeList(["protocol": "cleanup_protocol"]), Self.answer(0)],
-        [PostfixAttributeList(["queue_id": "AB C"]), Self.answer(0)],
-        [Self.greeting, PostfixAttributeList(["reason": "no status"])],
-        [Self.greeting, Self.answer(0).replacing(status: "ok")],
+        [PostfixAttributeList(["protocol": "smtpd_protocol", "queue_id": "ABC"]), PostfixQueueTests.answer(0)],
+        [PostfixAttributeList(["protocol": "cleanup_protocol"]), PostfixQueueTests.answer(0)],
+        [PostfixAttributeList(["queue_id": "AB C"]), PostfixQueueTests.answer(0)],
+        [PostfixQueueTests.greeting, PostfixAttributeList(["reason": "no status"])],
+        [PostfixQueueTests.greeting, PostfixQueueTests.answer(0).replacing(status: "ok")],
     ])
     func brokenConversationsAreTemporaryFailures(lists: [PostfixAttributeList]) async throws {
         let bytes = lists.flatMap { $0.encoded() }

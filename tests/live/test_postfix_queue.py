@@ -6,12 +6,14 @@ postcat to show exactly what Postfix stored.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import signal
 import smtplib
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -165,6 +167,41 @@ def test_envelope_and_body_are_in_postfixs_queue(start_daemon, start_postfix):
     assert f"{qid}: message-id=<envelope-1@client.example>" in pf.log()
 
 
+def test_large_message_streams_into_postfix(start_daemon, start_postfix):
+    """32 MB, spooled to disk on arrival, reaches Postfix whole, and our daemon's peak RSS does
+    not grow by anything near its size: it is streamed from the spool into cleanup."""
+    size = 32 * 1024 * 1024
+    pf = start_postfix(size_limit=2 * size)
+    d = start_daemon(daemon_config(f"queue/postfix-queue {cleanup_socket(pf)} FLAG_HOLD"))
+    code, text = send(d, "alice@client.example", ["one@test.example"], message("warm-up", "<warm-1@client.example>"))
+    assert code == 250, text
+    hwm_before = d.vmhwm_kb()
+    line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ab\r\n"
+    chunk = line * 13_000
+    n_chunks = size // len(chunk) + 1
+    body = hashlib.sha256()
+    with smtplib.SMTP(d.host, d.port, timeout=300) as s:
+        s.ehlo("client.example")
+        assert s.mail("alice@client.example")[0] == 250
+        assert s.rcpt("one@test.example")[0] == 250
+        assert s.docmd("DATA")[0] == 354
+        s.sock.sendall(message("large", "<large-1@client.example>", "").replace(b"\n", b"\r\n"))
+        for _ in range(n_chunks):
+            s.sock.sendall(chunk)
+            body.update(chunk.replace(b"\r\n", b"\n"))
+        s.sock.sendall(b".\r\n")
+        code, reply = s.getreply()
+    text = reply.decode(errors="replace")
+    assert code == 250, text
+    qid = QUEUED_RE.match(text).group(2)
+    growth_mb = (d.vmhwm_kb() - hwm_before) / 1024
+    stored = postcat(pf, qid, "-b")
+    assert len(stored) == n_chunks * len(chunk.replace(b"\r\n", b"\n")) + 1, len(stored)  # + the empty line after the header
+    assert hashlib.sha256(stored[1:]).hexdigest() == body.hexdigest()
+    print(f"32 MB into Postfix: VmHWM growth {growth_mb:.1f} MB")
+    assert growth_mb < 24, growth_mb
+
+
 def test_null_sender(start_daemon, start_postfix):
     pf = start_postfix()
     d = start_daemon(daemon_config(f"queue/postfix-queue {cleanup_socket(pf)} FLAG_HOLD"))
@@ -274,7 +311,6 @@ def test_unknown_flag_stops_the_load(qpsmtpd_bin, tmp_path):
     config = tmp_path / "config"
     config.mkdir()
     (config / "plugins").write_text("queue/postfix-queue FLAG_HOLD FLAG_NO_SUCH\n")
-    import subprocess
     p = subprocess.run([qpsmtpd_bin, "check-config", "--config", str(config)], capture_output=True, timeout=30)
     out = (p.stdout + p.stderr).decode(errors="replace")
     assert p.returncode != 0, out

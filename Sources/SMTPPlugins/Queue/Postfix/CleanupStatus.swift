@@ -1,4 +1,4 @@
-public import SMTPPluginAPI
+import SMTPPluginAPI
 
 /// The `status` bits Postfix's cleanup service answers with (`cleanup_user.h`), and what each
 /// becomes for the client: qpsmtpd's split (`Qpsmtpd::Postfix::Constants`) with Postfix's own

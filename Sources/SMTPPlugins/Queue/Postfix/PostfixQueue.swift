@@ -18,7 +18,6 @@ public struct PostfixQueue: SMTPPlugin {
     let flags: Int
     /// One connection attempt may take this long, so a dead first socket leaves time for the next.
     static let connectTimeout: Duration = .seconds(10)
-    private let logger: Logger
 
     /// Words every plugin understands (`PluginPolicy`), each with its value: not flags.
     private static let commonKeys: Set<String> = ["timeout", "loglevel", "reject", "reject_type"]
@@ -49,7 +48,6 @@ public struct PostfixQueue: SMTPPlugin {
         flags = try CleanupFlags.parse(words)
         endpoints = try CleanupEndpoints.choose(
             environment: environment, configured: context.config.entries("cleanup_sockets"), argument: socket)
-        logger = context.logger
     }
 
     public func register(into hooks: inout HookRegistry) {
@@ -67,7 +65,9 @@ public struct PostfixQueue: SMTPPlugin {
         let margin = min(Duration.seconds(1), context.timeRemaining / 10)
         let deadline = context.deadline - margin
         let header = transaction.header
-        guard let connection = await connect(before: deadline, connector: context.services.connector) else {
+        // The hook's logger: its lines carry the connection id.
+        let logger = context.logger
+        guard let connection = await connect(before: deadline, connector: context.services.connector, logger: logger) else {
             return .denySoft("4.3.0 Unable to queue message: Postfix's cleanup service is unavailable")
         }
 
@@ -100,7 +100,9 @@ public struct PostfixQueue: SMTPPlugin {
     }
 
     /// The first endpoint that accepts a connection, in order.
-    private func connect(before deadline: ContinuousClock.Instant, connector: any OutboundConnector) async -> (any OutboundConnection)? {
+    private func connect(
+        before deadline: ContinuousClock.Instant, connector: any OutboundConnector, logger: Logger
+    ) async -> (any OutboundConnection)? {
         for endpoint in endpoints {
             let attemptDeadline = min(deadline, .now + Self.connectTimeout)
             do {

@@ -10,6 +10,7 @@ public enum BuiltInPlugins {
         ("rcpt_ok", RcptOK.self),
         ("queue/maildir", MaildirQueue.self),
         ("queue/discard", DiscardQueue.self),
+        ("queue/postfix-queue", PostfixQueue.self),
         ("count_unrecognized_commands", CountUnrecognizedCommands.self),
         ("dont_require_anglebrackets", DontRequireAngleBrackets.self),
         ("logging/warn", WarnLogger.self),

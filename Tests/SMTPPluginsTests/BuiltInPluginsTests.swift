@@ -36,6 +36,7 @@ import Testing
             "queue/discard": ([], [.queue]),
             "queue/qmail-queue": ([], [.queue]),
             "queue/exim-bsmtp": (["exim_path", "/usr/sbin/exim4"], [.queue]),
+            "queue/postfix-queue": ([], [.queue]),
             "count_unrecognized_commands": (["5"], [.unrecognizedCommand]),
             "dont_require_anglebrackets": ([], [.mailPre, .rcptPre]),
             "logging/warn": (["6"], [.logging]),

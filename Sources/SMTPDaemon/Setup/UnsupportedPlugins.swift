@@ -16,7 +16,6 @@ public enum UnsupportedPlugins {
         // Queues.
         "queue/smtp-forward": deliveryIssue,
         "async/queue/smtp-forward": "qpsmtpd-async's smtp-forward, \(deliveryIssue)",
-        "queue/postfix-queue": deliveryIssue,
 
         // Authentication.
         "auth/auth_vpopmail": "not supported: it links vpopmail's own library and must run as the vpopmail user; use auth/auth_checkpassword with vchkpw",

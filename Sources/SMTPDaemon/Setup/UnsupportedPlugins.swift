@@ -15,8 +15,6 @@ public enum UnsupportedPlugins {
 
         // Queues.
         "queue/qmail-queue": deliveryIssue,
-        "queue/smtp-forward": deliveryIssue,
-        "async/queue/smtp-forward": "qpsmtpd-async's smtp-forward, \(deliveryIssue)",
         "queue/postfix-queue": deliveryIssue,
         "queue/exim-bsmtp": deliveryIssue,
 

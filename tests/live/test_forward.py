@@ -1,0 +1,240 @@
+"""queue/smtp-forward into a real Postfix (and, for the two hostile cases, tiny Python fakes).
+
+A private Postfix (postfix_helpers.PostfixInstance with smtpd_listen) listens on a 127.0.0.1
+port, refuses refused@test.example (check_recipient_access) and puts every message it accepts
+on hold, so `postcat -q <queue id>` shows exactly what it stored: the envelope (sender,
+recipients) and the message. Our daemon forwards to it; the 250 we answer carries Postfix's
+queue id ("queued as <id>"), which is how the test finds the queue file.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+
+import pytest
+
+from postfix_helpers import PostfixInstance, missing_tools
+from smtp_helpers import dot_stuff, expect, free_port, make_message
+
+SENDER = "alice@client.example"
+OK1, OK2, REFUSED = "one@test.example", "two@test.example", "refused@test.example"
+
+
+@pytest.fixture
+def postfix(tmp_path):
+    """A started Postfix with an smtpd on 127.0.0.1:<port>; fails (never skips) without Postfix or root."""
+    missing = missing_tools()
+    if missing:
+        pytest.fail(f"Postfix is not installed (missing {', '.join(missing)}): apt-get install postfix, see .ci/run")
+    if os.geteuid() != 0:
+        pytest.fail("the private Postfix instance must be started as root (as .ci/run does)")
+    port = free_port()
+    pf = PostfixInstance({
+        "myhostname": "postfix.test.example",
+        "smtpd_recipient_restrictions": "check_recipient_access texthash:${config_directory}/refused, permit_mynetworks, reject",
+        # Keep what it accepts where postcat can read it.
+        "smtpd_end_of_data_restrictions": "check_client_access static:HOLD",
+        # Our test messages carry their own headers; Postfix adds none.
+        "local_header_rewrite_clients": "",
+        "message_size_limit": "20000",
+        "smtpd_authorized_xclient_hosts": "127.0.0.1",
+    }, files={"refused": f"{REFUSED} REJECT User unknown here\n"}, keep_log_in=tmp_path / "postfix",
+        smtpd_listen=f"127.0.0.1:{port}")
+    pf.port = port
+    try:
+        pf.start()
+        yield pf
+    finally:
+        problems = pf.stop()
+        if problems:
+            pytest.fail("\n".join(problems))
+
+
+def forward_config(port: int, extra: str = "", plugin_timeout: int | None = None) -> dict[str, str]:
+    config = {
+        "plugins": f"rcpt_ok\nqueue/smtp-forward 127.0.0.1 {port}{extra}",
+        "loglevel": "7",
+    }
+    if plugin_timeout is not None:
+        config["plugin_timeout"] = str(plugin_timeout)
+    return config
+
+
+def stored(pf: PostfixInstance, reply) -> tuple[str, list[str], str]:
+    """(sender, recipients, message) of the queue file named in our 250."""
+    m = re.search(r"queued as (\S+)$", reply.text)
+    assert m, f"no queue id in {reply}"
+    text = pf.postcat(m.group(1))
+    sender = re.search(r"^sender: (.*)$", text, re.M).group(1)
+    recipients = re.findall(r"^recipient: (.*)$", text, re.M)
+    contents = text.split("*** MESSAGE CONTENTS", 1)[1].split("\n", 1)[1].split("*** HEADER EXTRACTED", 1)[0]
+    return sender, recipients, contents
+
+
+def send(d, rcpts: list[str], body: bytes, ehlo: str = "client.example"):
+    c = d.client()
+    c.ehlo(ehlo)
+    expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 250)
+    for r in rcpts:
+        expect(c.cmd(f"RCPT TO:<{r}>"), 250)
+    expect(c.cmd("DATA"), 354)
+    c.send(dot_stuff(body) + b".\r\n")
+    return c, c.reply(timeout=60)
+
+
+def test_envelope_and_body_reach_postfix(start_daemon, postfix):
+    d = start_daemon(forward_config(postfix.port))
+    message = make_message(b"first line\n.a line with a leading dot\n..two dots\n\nlast\n")
+    c, reply = send(d, [OK1, OK2], message)
+    expect(reply, 250, contains="queued as ")
+    sender, recipients, contents = stored(postfix, reply)
+    assert sender == SENDER
+    assert recipients == [OK1, OK2]
+    # Postfix's Received, ours, then the message exactly as the client sent it.
+    assert contents.startswith("Received: from localhost"), contents[:300]
+    assert contents.count("Received: ") == 2 and "HELO client.example" in contents.split("Subject:")[0], contents[:600]
+    assert contents.endswith(message.decode()), contents
+    c.close()
+
+
+def test_a_refused_recipient_is_left_out_and_the_others_get_it(start_daemon, postfix):
+    d = start_daemon(forward_config(postfix.port))
+    c, reply = send(d, [OK1, REFUSED, OK2], make_message(b"partly\n"))
+    expect(reply, 250, contains="queued as ")
+    _, recipients, _ = stored(postfix, reply)
+    assert recipients == [OK1, OK2]
+    assert any(REFUSED in line and "User unknown here" in line for line in d.stderr_lines), d.log_tail()
+    c.close()
+
+
+def test_every_recipient_refused_gives_postfix_refusal(start_daemon, postfix):
+    d = start_daemon(forward_config(postfix.port))
+    c, reply = send(d, [REFUSED], make_message(b"nobody\n"))
+    expect(reply, 554, "5.7.1", contains=f"<{REFUSED}>: Recipient address rejected: User unknown here")
+    assert "Mail queue is empty" in postfix.queue()
+    c.close()
+
+
+def test_over_postfix_size_limit_gets_its_552(start_daemon, postfix):
+    d = start_daemon(forward_config(postfix.port))
+    c, reply = send(d, [OK1], make_message((b"y" * 70 + b"\n") * 400))
+    expect(reply, 552, "5.3.4", contains="Message size exceeds fixed limit")
+    assert "Mail queue is empty" in postfix.queue()
+    c.close()
+
+
+def test_xclient_passes_our_client_on(start_daemon, postfix):
+    d = start_daemon(forward_config(postfix.port, " xclient"))
+    c, reply = send(d, [OK1], make_message(b"via xclient\n"), ehlo="real-client.example")
+    expect(reply, 250, contains="queued as ")
+    text = postfix.postcat(reply.text.split()[-1])
+    # Postfix recorded our client's port (XCLIENT PORT), not that of our own connection to it.
+    client_port = c.sock.getsockname()[1]
+    assert f"named_attribute: client_port={client_port}\n" in text, text
+    c.close()
+
+
+def test_proxy_mode_refuses_at_rcpt_with_postfix_reply(start_daemon, postfix):
+    d = start_daemon({"plugins": f"queue/smtp-forward 127.0.0.1 {postfix.port} proxy", "loglevel": "7"})
+    c = d.client()
+    c.ehlo()
+    expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 250)
+    expect(c.cmd(f"RCPT TO:<{REFUSED}>"), 554, "5.7.1", contains="Recipient address rejected: User unknown here")
+    expect(c.cmd(f"RCPT TO:<{OK1}>"), 250)
+    expect(c.cmd("DATA"), 354)
+    message = make_message(b"proxied\n.dot\n")
+    c.send(dot_stuff(message) + b".\r\n")
+    reply = expect(c.reply(timeout=60), 250, contains="queued as ")
+    sender, recipients, contents = stored(postfix, reply)
+    assert (sender, recipients) == (SENDER, [OK1])
+    assert contents.endswith(message.decode())
+    # A second transaction on the same client connection gets a conversation of its own.
+    expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 250)
+    expect(c.cmd(f"RCPT TO:<{REFUSED}>"), 554, "5.7.1")
+    expect(c.cmd("QUIT"), 221)
+    c.close()
+
+
+def test_postfix_down_is_451_and_nothing_acknowledged(start_daemon):
+    d = start_daemon(forward_config(free_port()))
+    c, reply = send(d, [OK1], make_message(b"nowhere\n"))
+    expect(reply, 451, "4.3.0", contains="Unable to queue message (cannot connect")
+    c.close()
+
+
+class HostileDownstream:
+    """A fake SMTP server for what Postfix will not do on request: go silent after the message
+    (`stall`) or hang up after it (`drop`). Records whether it got the whole message."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.got_message = threading.Event()
+        self.stop = threading.Event()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self.talk, args=(conn,), daemon=True).start()
+
+    def talk(self, conn):
+        f = conn.makefile("rb")
+        conn.sendall(b"220 hostile.example ESMTP\r\n")
+        in_data = False
+        for line in f:
+            if in_data:
+                if line == b".\r\n":
+                    self.got_message.set()
+                    if self.mode == "drop":
+                        conn.close()
+                        return
+                    self.stop.wait(60)  # stall: never answer
+                    return
+                continue
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                conn.sendall(b"250-hostile.example\r\n250 PIPELINING\r\n")
+            elif verb == b"DATA":
+                in_data = True
+                conn.sendall(b"354 go on\r\n")
+            elif verb == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 ok\r\n")
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("mode", ["stall", "drop"])
+def test_downstream_stalling_or_dropping_after_data_is_451(start_daemon, mode):
+    fake = HostileDownstream(mode)
+    try:
+        # A plugin timeout of 4 s: the forward steps end half a second before it.
+        d = start_daemon(forward_config(fake.port, plugin_timeout=4))
+        started = time.monotonic()
+        c, reply = send(d, [OK1], make_message(b"into the void\n"))
+        elapsed = time.monotonic() - started
+        assert fake.got_message.is_set()
+        if mode == "stall":
+            expect(reply, 451, "4.3.0", contains="Unable to queue message (timed out)")
+            assert 3.0 < elapsed < 6.0, elapsed
+        else:
+            expect(reply, 451, "4.3.0", contains="Unable to queue message (connection lost)")
+            assert elapsed < 3.0, elapsed
+        c.close()
+    finally:
+        fake.close()

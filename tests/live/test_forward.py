@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from postfix_helpers import PostfixInstance, missing_tools
 from smtp_helpers import dot_stuff, expect, free_port, make_message
+from tls_helpers import make_pki
 
 SENDER = "alice@client.example"
 OK1, OK2, REFUSED = "one@test.example", "two@test.example", "refused@test.example"
 
 
-@pytest.fixture
-def postfix(tmp_path):
+def run_postfix(tmp_path, extra: dict[str, str] | None = None):
     """A started Postfix with an smtpd on 127.0.0.1:<port>; fails (never skips) without Postfix or root."""
     missing = missing_tools()
     if missing:
@@ -32,7 +35,7 @@ def postfix(tmp_path):
     if os.geteuid() != 0:
         pytest.fail("the private Postfix instance must be started as root (as .ci/run does)")
     port = free_port()
-    pf = PostfixInstance({
+    params = {
         "myhostname": "postfix.test.example",
         "smtpd_recipient_restrictions": "check_recipient_access texthash:${config_directory}/refused, permit_mynetworks, reject",
         # Keep what it accepts where postcat can read it.
@@ -41,8 +44,10 @@ def postfix(tmp_path):
         "local_header_rewrite_clients": "",
         "message_size_limit": "20000",
         "smtpd_authorized_xclient_hosts": "127.0.0.1",
-    }, files={"refused": f"{REFUSED} REJECT User unknown here\n"}, keep_log_in=tmp_path / "postfix",
-        smtpd_listen=f"127.0.0.1:{port}")
+    }
+    params.update(extra or {})
+    pf = PostfixInstance(params, files={"refused": f"{REFUSED} REJECT User unknown here\n"},
+                         keep_log_in=tmp_path / "postfix", smtpd_listen=f"127.0.0.1:{port}")
     pf.port = port
     try:
         pf.start()
@@ -51,6 +56,33 @@ def postfix(tmp_path):
         problems = pf.stop()
         if problems:
             pytest.fail("\n".join(problems))
+
+
+@pytest.fixture
+def postfix(tmp_path):
+    yield from run_postfix(tmp_path)
+
+
+@pytest.fixture
+def pki():
+    # Postfix's smtpd reads its key as root before dropping privileges; the directory only has
+    # to outlive the test.
+    top = Path(tempfile.mkdtemp(prefix="qpsmtpd-forward-pki-"))
+    try:
+        yield make_pki(top)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture
+def postfix_tls(tmp_path, pki):
+    """The same Postfix, offering STARTTLS with a certificate for mx.test.example and 127.0.0.1."""
+    yield from run_postfix(tmp_path, {
+        "smtpd_tls_security_level": "may",
+        "smtpd_tls_cert_file": str(pki["cert"]),
+        "smtpd_tls_key_file": str(pki["key"]),
+        "smtpd_tls_received_header": "yes",
+    })
 
 
 def forward_config(port: int, extra: str = "", plugin_timeout: int | None = None) -> dict[str, str]:
@@ -123,6 +155,42 @@ def test_over_postfix_size_limit_gets_its_552(start_daemon, postfix):
     c, reply = send(d, [OK1], make_message((b"y" * 70 + b"\n") * 400))
     expect(reply, 552, "5.3.4", contains="Message size exceeds fixed limit")
     assert "Mail queue is empty" in postfix.queue()
+    c.close()
+
+
+def test_pooled_connection_carries_the_next_message(start_daemon, postfix):
+    d = start_daemon(forward_config(postfix.port))
+    ids = []
+    for n in range(3):
+        c, reply = send(d, [OK1], make_message(f"message {n}\n".encode()))
+        expect(reply, 250, contains="queued as ")
+        ids.append(reply.text.split()[-1])
+        c.close()
+    assert len(set(ids)) == 3
+    # One SMTP connection into Postfix for the three messages (RSET between them).
+    assert len(postfix.log_lines("smtpd", "connect from localhost")) == 1, postfix.log()
+    assert len(postfix.log_lines("smtpd", "disconnect from")) == 0, postfix.log()
+
+
+def test_starttls_by_default_without_checking(start_daemon, postfix_tls):
+    d = start_daemon(forward_config(postfix_tls.port))
+    c, reply = send(d, [OK1], make_message(b"encrypted\n"))
+    expect(reply, 250, contains="queued as ")
+    _, _, contents = stored(postfix_tls, reply)
+    # Postfix's own Received header says how the message came in.
+    assert "(using TLSv1." in contents.split("Received:")[1], contents[:400]
+    c.close()
+
+
+def test_tls_verify_with_the_ca_checks_the_certificate(start_daemon, postfix_tls, pki):
+    d = start_daemon(forward_config(postfix_tls.port, f" tls_verify {pki['ca']}"))
+    c, reply = send(d, [OK1], make_message(b"verified\n"))
+    expect(reply, 250, contains="queued as ")
+    c.close()
+    # The system's roots do not know our test CA: no delivery, a 451, nothing queued.
+    d2 = start_daemon(forward_config(postfix_tls.port, " tls_verify system"))
+    c, reply = send(d2, [OK1], make_message(b"not verified\n"))
+    expect(reply, 451, "4.3.0", contains="TLS")
     c.close()
 
 

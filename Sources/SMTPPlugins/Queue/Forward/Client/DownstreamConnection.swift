@@ -65,12 +65,14 @@ final class DownstreamConnection: Sendable {
             var capabilities = try await hello(connection, options, deadlines)
 
             let wantsVerifiedTLS = if case .verified = options.tls { true } else { false }
-            if capabilities.startTLS, case .tcp(let host, _) = options.endpoint {
+            if capabilities.startTLS, case .tcp = options.endpoint {
                 let reply = try await command("STARTTLS", on: connection, deadline: deadlines.command)
                 guard reply.code == 220 else { throw DownstreamUnavailable(reason: "STARTTLS: \(reply)") }
                 let verification: OutboundTLS.Verification = if case .verified(let v) = options.tls { v } else { .none }
                 do {
-                    try await connection.startTLS(OutboundTLS(serverName: host, verification: verification), deadline: deadlines.connect)
+                    // No name given: the connector uses the host, or none for an address literal
+                    // (SNI carries names only; the certificate is then checked against the address).
+                    try await connection.startTLS(OutboundTLS(serverName: nil, verification: verification), deadline: deadlines.connect)
                 } catch {
                     throw DownstreamUnavailable(reason: "TLS with \(options.endpoint): \(error)")
                 }

@@ -122,6 +122,8 @@ def test_envelope_and_body_reach_postfix(start_daemon, postfix):
     message = make_message(b"first line\n.a line with a leading dot\n..two dots\n\nlast\n")
     c, reply = send(d, [OK1, OK2], message)
     expect(reply, 250, contains="queued as ")
+    # qpsmtpd's text with Postfix's queue id, which is how postcat finds the file.
+    assert re.fullmatch(r"2\.0\.0 queued as [0-9A-F]{6,}", reply.text), reply
     sender, recipients, contents = stored(postfix, reply)
     assert sender == SENDER
     assert recipients == [OK1, OK2]

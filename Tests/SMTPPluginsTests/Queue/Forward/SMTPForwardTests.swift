@@ -272,9 +272,11 @@ import Testing
         }
         #expect(pool.count == 2)
         #expect(script.connections.map(\.isClosed) == [true, false, false])
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(await pool.take() == nil)
+        // Closed when their idle time is up, without anyone asking the pool.
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(pool.count == 0)
         #expect(script.connections.allSatisfy { $0.isClosed })
+        #expect(script.connections[2].written.hasSuffix("QUIT\r\n"))
     }
 
     // MARK: Replies

@@ -35,7 +35,9 @@ final class DownstreamPool: Sendable {
         return fresh
     }
 
-    /// Keeps `connection` for the next message, closing whatever no longer fits.
+    /// Keeps `connection` for the next message, closing whatever no longer fits. If nobody takes
+    /// it, it is closed once its idle time is up: the downstream should not hold a session for a
+    /// client that has gone quiet, and a pool left behind by a reload empties itself.
     func put(_ connection: DownstreamConnection) async {
         let surplus = idle.withLock { idle -> [DownstreamConnection] in
             var (kept, closing) = split(idle)
@@ -45,6 +47,21 @@ final class DownstreamPool: Sendable {
             return closing
         }
         for connection in surplus { await connection.close() }
+        let wait = idleTimeout
+        Task { [self] in
+            try? await Task.sleep(for: wait)
+            await closeExpired()
+        }
+    }
+
+    /// Closes the connections that have been idle for `idleTimeout`.
+    func closeExpired() async {
+        let expired = idle.withLock { idle -> [DownstreamConnection] in
+            let (kept, expired) = split(idle)
+            idle = kept
+            return expired
+        }
+        for connection in expired { await connection.quit(deadline: .now.advanced(by: .seconds(2))) }
     }
 
     /// How many wait now (for tests and logs).

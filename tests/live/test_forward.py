@@ -236,8 +236,9 @@ def test_postfix_down_is_451_and_nothing_acknowledged(start_daemon):
 
 
 class HostileDownstream:
-    """A fake SMTP server for what Postfix will not do on request: go silent after the message
-    (`stall`) or hang up after it (`drop`). Records whether it got the whole message."""
+    """A fake SMTP server for what Postfix will not do on request: stop reading in the middle of
+    the message (`deaf`), go silent after it (`stall`) or hang up after it (`drop`). Records
+    whether it got the whole message."""
 
     def __init__(self, mode: str):
         self.mode = mode
@@ -278,6 +279,9 @@ class HostileDownstream:
             elif verb == b"DATA":
                 in_data = True
                 conn.sendall(b"354 go on\r\n")
+                if self.mode == "deaf":
+                    self.stop.wait(60)  # read nothing more: our writes back up and time out
+                    return
             elif verb == b"QUIT":
                 conn.sendall(b"221 bye\r\n")
                 return
@@ -289,17 +293,25 @@ class HostileDownstream:
         self.sock.close()
 
 
-@pytest.mark.parametrize("mode", ["stall", "drop"])
-def test_downstream_stalling_or_dropping_after_data_is_451(start_daemon, mode):
+@pytest.mark.parametrize("mode", ["deaf", "stall", "drop"])
+def test_downstream_stalling_or_dropping_in_data_is_451(start_daemon, mode):
     fake = HostileDownstream(mode)
     try:
         # A plugin timeout of 4 s: the forward steps end half a second before it.
         d = start_daemon(forward_config(fake.port, plugin_timeout=4))
+        # Deaf: 16 MB, more than the socket buffers between us and the fake can hold.
+        body = (b"z" * 1023 + b"\n") * (16 * 1024) if mode == "deaf" else b"into the void\n"
+        c = d.client()
+        c.ehlo()
+        expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 250)
+        expect(c.cmd(f"RCPT TO:<{OK1}>"), 250)
+        expect(c.cmd("DATA"), 354)
+        c.send(dot_stuff(make_message(body)) + b".\r\n")
         started = time.monotonic()
-        c, reply = send(d, [OK1], make_message(b"into the void\n"))
+        reply = c.reply(timeout=60)
         elapsed = time.monotonic() - started
-        assert fake.got_message.is_set()
-        if mode == "stall":
+        assert fake.got_message.is_set() == (mode != "deaf")
+        if mode in ("deaf", "stall"):
             expect(reply, 451, "4.3.0", contains="Unable to queue message (timed out)")
             assert 3.0 < elapsed < 6.0, elapsed
         else:

@@ -50,7 +50,7 @@ struct ForwardDelivery: Sendable {
         switch ForwardReplyMapping.envelope(envelope) {
         case .answer(let result):
             logger.info("\(options.endpoint) refused the envelope: MAIL \(envelope.mail); \(envelope.recipients.map { "\($0.recipient) \($0.reply)" })")
-            await release(connection, clean: await connection.reset(deadline: deadlines.courtesy))
+            await release(connection, clean: await connection.reset(deadline: deadlines.courtesy), deadlines: deadlines)
             return result
         case .deliver(let accepted, let refused):
             for refusal in refused {
@@ -70,9 +70,9 @@ struct ForwardDelivery: Sendable {
             }
             logger.info("\(options.endpoint): \(replies)")
             if case .final = replies {
-                await release(connection, clean: true)
+                await release(connection, clean: true, deadlines: deadlines)
             } else {
-                await release(connection, clean: await connection.reset(deadline: deadlines.courtesy))
+                await release(connection, clean: await connection.reset(deadline: deadlines.courtesy), deadlines: deadlines)
             }
             return result
         }
@@ -90,11 +90,11 @@ struct ForwardDelivery: Sendable {
         return try await DownstreamConnection.open(options, connector: connector, client: client, deadlines: deadlines, logger: logger)
     }
 
-    private func release(_ connection: DownstreamConnection, clean: Bool) async {
+    private func release(_ connection: DownstreamConnection, clean: Bool, deadlines: StepDeadlines) async {
         if clean, let pool, !options.xclient {
             await pool.put(connection)
         } else {
-            await connection.quit(deadline: .now.advanced(by: .seconds(2)))
+            await connection.quit(deadline: deadlines.courtesy)
         }
     }
 

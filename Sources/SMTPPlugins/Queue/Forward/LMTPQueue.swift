@@ -1,4 +1,3 @@
-import Logging
 public import SMTPPluginAPI
 
 /// `queue/lmtp host [port] | /path/to/socket [tls_verify none|system|PATH]`: delivers over LMTP

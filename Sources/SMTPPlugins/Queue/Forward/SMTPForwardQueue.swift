@@ -1,4 +1,3 @@
-import Logging
 public import SMTPPluginAPI
 
 /// `queue/smtp-forward host [port] [xclient] [proxy] [tls_verify none|system|PATH]` (also

@@ -16,7 +16,13 @@ final class DownstreamPool: Sendable {
         var since: ContinuousClock.Instant
     }
 
-    private let idle = Mutex<[Idle]>([])
+    private struct State {
+        var idle: [Idle] = []
+        /// A task is waiting to close connections whose idle time is up.
+        var reaping = false
+    }
+
+    private let state = Mutex(State())
 
     init(capacity: Int = 4, idleTimeout: Duration = .seconds(30)) {
         self.capacity = capacity
@@ -24,12 +30,10 @@ final class DownstreamPool: Sendable {
     }
 
     /// The most recently returned connection that has not been idle too long; nil when none.
-    /// Connections past their idle time are closed on the way.
     func take() async -> DownstreamConnection? {
-        let (fresh, stale) = idle.withLock { idle -> (DownstreamConnection?, [DownstreamConnection]) in
-            let (kept, expired) = split(idle)
-            idle = kept
-            return (idle.popLast()?.connection, expired)
+        let (fresh, stale) = state.withLock { state -> (DownstreamConnection?, [DownstreamConnection]) in
+            let expired = removeExpired(&state.idle)
+            return (state.idle.popLast()?.connection, expired)
         }
         for connection in stale { await connection.close() }
         return fresh
@@ -39,38 +43,46 @@ final class DownstreamPool: Sendable {
     /// it, it is closed once its idle time is up: the downstream should not hold a session for a
     /// client that has gone quiet, and a pool left behind by a reload empties itself.
     func put(_ connection: DownstreamConnection) async {
-        let surplus = idle.withLock { idle -> [DownstreamConnection] in
-            var (kept, closing) = split(idle)
-            kept.append(Idle(connection: connection, since: .now))
-            while kept.count > capacity { closing.append(kept.removeFirst().connection) }
-            idle = kept
-            return closing
+        let (surplus, startReaper) = state.withLock { state -> ([DownstreamConnection], Bool) in
+            var closing = removeExpired(&state.idle)
+            state.idle.append(Idle(connection: connection, since: .now))
+            while state.idle.count > capacity { closing.append(state.idle.removeFirst().connection) }
+            defer { state.reaping = true }
+            return (closing, !state.reaping)
         }
         for connection in surplus { await connection.close() }
-        let wait = idleTimeout
-        Task { [self] in
-            try? await Task.sleep(for: wait)
-            await closeExpired()
+        if startReaper {
+            Task { [self] in await reap() }
         }
-    }
-
-    /// Closes the connections that have been idle for `idleTimeout`.
-    func closeExpired() async {
-        let expired = idle.withLock { idle -> [DownstreamConnection] in
-            let (kept, expired) = split(idle)
-            idle = kept
-            return expired
-        }
-        for connection in expired { await connection.quit(deadline: .now.advanced(by: .seconds(2))) }
     }
 
     /// How many wait now (for tests and logs).
-    var count: Int { idle.withLock { $0.count } }
+    var count: Int { state.withLock { $0.idle.count } }
 
-    private func split(_ idle: [Idle]) -> ([Idle], [DownstreamConnection]) {
+    /// One task per pool while connections wait: sleeps until the oldest one's idle time is up,
+    /// closes what expired, and ends when the pool is empty.
+    private func reap() async {
+        var wake = ContinuousClock.now.advanced(by: idleTimeout)
+        while true {
+            try? await Task.sleep(until: wake, clock: .continuous)
+            let (expired, next) = state.withLock { state -> ([DownstreamConnection], ContinuousClock.Instant?) in
+                let expired = removeExpired(&state.idle)
+                guard let oldest = state.idle.first else {
+                    state.reaping = false
+                    return (expired, nil)
+                }
+                return (expired, oldest.since.advanced(by: idleTimeout))
+            }
+            for connection in expired { await connection.quit(deadline: .now.advanced(by: .seconds(2))) }
+            guard let next else { return }
+            wake = next
+        }
+    }
+
+    private func removeExpired(_ idle: inout [Idle]) -> [DownstreamConnection] {
         let now = ContinuousClock.now
-        let kept = idle.filter { now - $0.since < idleTimeout }
         let expired = idle.filter { now - $0.since >= idleTimeout }.map(\.connection)
-        return (kept, expired)
+        idle.removeAll { now - $0.since >= idleTimeout }
+        return expired
     }
 }

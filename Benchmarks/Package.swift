@@ -20,6 +20,8 @@ let package = Package(
                 .product(name: "SMTPCore", package: "qpsmtpd"),
                 .product(name: "SMTPPluginAPI", package: "qpsmtpd"),
                 .product(name: "SMTPServer", package: "qpsmtpd"),
+                .product(name: "SMTPServices", package: "qpsmtpd"),
+                .product(name: "SMTPTesting", package: "qpsmtpd"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/SMTPHotPath",

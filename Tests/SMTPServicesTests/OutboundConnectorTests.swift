@@ -43,15 +43,17 @@ import Testing
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         try #require(fd >= 0)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        // A sockaddr_in as raw bytes (family in host order, port 0, 127.0.0.1): which C module
+        // owns sockaddr_in's fields depends on what the test's imports load first.
+        var address: [UInt8] = [0, 0, 0, 0, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+        withUnsafeBytes(of: sa_family_t(AF_INET)) { address.replaceSubrange(0..<2, with: $0) }
+        var length = socklen_t(address.count)
+        let bound = address.withUnsafeMutableBytes { raw in
+            let pointer = raw.baseAddress!.assumingMemoryBound(to: sockaddr.self)
+            return bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
         }
         try #require(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let port = Int(address[2]) << 8 | Int(address[3])
         await #expect {
             try await connector.connect(to: .tcp(host: "127.0.0.1", port: port), deadline: deadline())
         } throws: { error in

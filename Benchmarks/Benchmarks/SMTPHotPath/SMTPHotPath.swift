@@ -27,6 +27,7 @@ private func pipelined100() -> ByteBuffer {
 
 let benchmarks: @Sendable () -> Void = {
     hookCallBenchmarks()
+    policyChainBenchmarks()
     let config = configuration()
     // What the framework itself counts per iteration; subtract it from the rows below.
     Benchmark("baseline (empty iteration)", configuration: config) { benchmark in

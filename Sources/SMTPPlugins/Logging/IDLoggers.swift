@@ -9,24 +9,19 @@ public import SMTPPluginAPI
 /// would be (`<time> <connection> (<hook>) <plugin>: <message>`; `???` outside a connection, as
 /// qpsmtpd). qpsmtpd ships it as a demo that refuses to load; here it works.
 public struct ConnectionIDLogger: SMTPPlugin {
-    let level: Int
-    let name: String
-    private let output: @Sendable (String) -> Void
+    let sink: IDLogSink
 
     public init(context: PluginContext) throws {
-        try self.init(context: context, output: { writeWhole($0, to: STDERR_FILENO) })
+        try self.init(context: context, output: IDLogSink.standardError)
     }
 
     init(context: PluginContext, output: @escaping @Sendable (String) -> Void) throws {
-        level = try context.arguments.positional(0).map(LogLevels.parse) ?? 4
-        name = context.instanceName
-        self.output = output
+        sink = try IDLogSink(context: context, output: output)
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onLogging(upTo: level) { [level, name, output] record in
-            guard record.level <= level, record.plugin != name else { return }
-            output(IDLine.format(record, id: record.connectionID))
+        hooks.onLogging(upTo: sink.level) { [sink] record in
+            sink.write(record, id: record.connectionID)
         }
     }
 }
@@ -34,27 +29,21 @@ public struct ConnectionIDLogger: SMTPPlugin {
 /// `logging/transaction_id [loglevel]`: the same with the transaction's id (from MAIL until the
 /// transaction ends; `???` outside one). qpsmtpd's demo refuses to load; here it works.
 public struct TransactionIDLogger: SMTPPlugin {
-    let level: Int
-    let name: String
-    private let output: @Sendable (String) -> Void
+    let sink: IDLogSink
     /// connection → its open transaction's id. A logging record carries only the connection.
     private let transactions = LockedState<[String: String]>([:])
 
     public init(context: PluginContext) throws {
-        try self.init(context: context, output: { writeWhole($0, to: STDERR_FILENO) })
+        try self.init(context: context, output: IDLogSink.standardError)
     }
 
     init(context: PluginContext, output: @escaping @Sendable (String) -> Void) throws {
-        level = try context.arguments.positional(0).map(LogLevels.parse) ?? 4
-        name = context.instanceName
-        self.output = output
+        sink = try IDLogSink(context: context, output: output)
     }
 
     public func register(into hooks: inout HookRegistry) {
-        hooks.onLogging(upTo: level) { [level, name, output, transactions] record in
-            guard record.level <= level, record.plugin != name else { return }
-            let id = record.connectionID.flatMap { connection in transactions.withLock { $0[connection] } }
-            output(IDLine.format(record, id: id))
+        hooks.onLogging(upTo: sink.level) { [sink, transactions] record in
+            sink.write(record, id: record.connectionID.flatMap { connection in transactions.withLock { $0[connection] } })
         }
         // Logging plugins load first, so this runs before any other plugin's MAIL hook.
         hooks.onMail { [transactions] context, transaction, _, _ in
@@ -69,6 +58,27 @@ public struct TransactionIDLogger: SMTPPlugin {
             _ = transactions.withLock { $0.removeValue(forKey: context.connection.id) }
             return .declined
         }
+    }
+}
+
+/// What both id loggers share: the level, their own instance name (whose records they skip, so
+/// they never log about their own logging) and where a line goes.
+struct IDLogSink: Sendable {
+    static let standardError: @Sendable (String) -> Void = { writeWhole($0, to: STDERR_FILENO) }
+
+    let level: Int
+    let name: String
+    let output: @Sendable (String) -> Void
+
+    init(context: PluginContext, output: @escaping @Sendable (String) -> Void) throws {
+        level = try context.arguments.positional(0).map(LogLevels.parse) ?? 4
+        name = context.instanceName
+        self.output = output
+    }
+
+    func write(_ record: LogRecord, id: String?) {
+        guard record.level <= level, record.plugin != name else { return }
+        output(IDLine.format(record, id: id))
     }
 }
 

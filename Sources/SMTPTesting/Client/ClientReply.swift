@@ -38,12 +38,15 @@ public enum ClientError: Error, CustomStringConvertible {
     /// `after`: the last command sent, so a failing step in a long script is easy to find.
     case unexpected(expected: String, got: ClientReply, after: String?)
     case malformed(String)
+    /// The test asked for something this setup cannot do.
+    case unsupported(String)
 
     public var description: String {
         switch self {
         case .closed: return "connection closed"
         case .unexpected(let expected, let got, let after): return "expected \(expected), got \(got)" + (after.map { " (after \($0))" } ?? "")
         case .malformed(let line): return "malformed reply line: \(line)"
+        case .unsupported(let what): return "unsupported: \(what)"
         }
     }
 }

@@ -42,18 +42,29 @@ public final class SMTPTestClient {
         _ setup: SMTPTestSetup, config: [String: [String]], plugins registry: PluginRegistry = .testing,
         logLevel: Logger.Level = .critical, dns: (any DNSResolver)? = nil, store: (any StateStore)? = nil
     ) async throws -> SMTPTestClient {
+        if setup == .live {
+            return SMTPTestClient(setup: setup, transport: try await LiveTransport(
+                server: try await TestServer.start(config: config, plugins: registry, logLevel: logLevel, dns: dns, store: store)))
+        }
+        return try await start(setup, environment: environment(config: config, plugins: registry, logLevel: logLevel, dns: dns, store: store))
+    }
+
+    /// A session environment loaded once from `config`, as `start` loads it, for many sessions
+    /// through `start(_:environment:)`: a benchmark, or a test opening hundreds of sessions,
+    /// should not pay for loading the plugins each time.
+    public static func environment(
+        config: [String: [String]], plugins registry: PluginRegistry = .testing, logLevel: Logger.Level = .critical,
+        dns: (any DNSResolver)? = nil, store: (any StateStore)? = nil
+    ) throws -> SMTPTestEnvironment {
+        try SMTPTestEnvironment(config: config, plugins: registry, logLevel: logLevel, dns: dns, store: store)
+    }
+
+    /// Starts a session in a prepared environment, on `.session` or `.embeddedChannel` (`.live`
+    /// needs a listener of its own: use `start(_:config:)`).
+    public static func start(_ setup: SMTPTestSetup, environment: SMTPTestEnvironment) async throws -> SMTPTestClient {
         // Loopback on every setup, so what plugins and headers see does not depend on it.
         let connection = Connection(id: "test.\(UInt32.random(in: 0...UInt32.max))", remoteIP: "127.0.0.1", remotePort: 40000, localIP: "127.0.0.1", localPort: 25)
-        let transport: any SMTPTestTransport
-        switch setup {
-        case .session:
-            transport = SessionTransport(environment: try TestEnvironment.make(config: config, plugins: registry, logLevel: logLevel, dns: dns, store: store), connection: connection)
-        case .embeddedChannel:
-            transport = try await EmbeddedChannelTransport(
-                environment: try TestEnvironment.make(config: config, plugins: registry, logLevel: logLevel, dns: dns, store: store), connection: connection)
-        case .live:
-            transport = try await LiveTransport(server: try await TestServer.start(config: config, plugins: registry, logLevel: logLevel, dns: dns, store: store))
-        }
+        let transport = try await environment.transport(setup, connection: connection)
         return SMTPTestClient(setup: setup, transport: transport)
     }
 

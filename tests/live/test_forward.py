@@ -228,6 +228,16 @@ def test_proxy_mode_refuses_at_rcpt_with_postfix_reply(start_daemon, postfix):
     c.close()
 
 
+def test_proxy_mode_with_postfix_down_is_451_at_mail(start_daemon):
+    d = start_daemon({"plugins": f"queue/smtp-forward 127.0.0.1 {free_port()} proxy", "loglevel": "7"})
+    c = d.client()
+    c.ehlo()
+    expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 451, "4.3.0", contains="Unable to queue message (cannot connect")
+    # The session carries on: no sender, so RCPT is out of sequence.
+    expect(c.cmd(f"RCPT TO:<{OK1}>"), 503)
+    c.close()
+
+
 def test_postfix_down_is_451_and_nothing_acknowledged(start_daemon):
     d = start_daemon(forward_config(free_port()))
     c, reply = send(d, [OK1], make_message(b"nowhere\n"))

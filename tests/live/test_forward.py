@@ -323,7 +323,8 @@ def test_downstream_stalling_or_dropping_in_data_is_451(start_daemon, mode):
         assert fake.got_message.is_set() == (mode != "deaf")
         if mode in ("deaf", "stall"):
             expect(reply, 451, "4.3.0", contains="Unable to queue message (timed out)")
-            assert 3.0 < elapsed < 6.0, elapsed
+            # The step deadline (3.5 s after the hook began), with room for a loaded machine.
+            assert 3.0 < elapsed < 10.0, elapsed
         else:
             expect(reply, 451, "4.3.0", contains="Unable to queue message (connection lost)")
             assert elapsed < 3.0, elapsed

@@ -62,7 +62,7 @@ class PostfixInstance:
     `postfix -c DIR start`, stop() stops the master and removes the directory."""
 
     def __init__(self, params: dict[str, str], files: dict[str, str] | None = None,
-                 keep_log_in: Path | None = None) -> None:
+                 keep_log_in: Path | None = None, smtpd_listen: str | None = None) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="qpsmtpd-postfix-"))
         # The daemons (uid postfix) must be able to traverse to data_directory.
         self.base.chmod(0o755)
@@ -102,7 +102,12 @@ class PostfixInstance:
         }
         main.update(params)
         (self.config_dir / "main.cf").write_text("".join(f"{k} = {v}\n" for k, v in main.items()))
-        (self.config_dir / "master.cf").write_text(MASTER_CF)
+        # smtpd_listen ("127.0.0.1:25xx"): an smtpd on that address, for tests that deliver
+        # INTO this Postfix (queue/smtp-forward). Without it the instance listens nowhere.
+        master = MASTER_CF
+        if smtpd_listen is not None:
+            master += f"{smtpd_listen} inet n       -       n       -       -       smtpd\n"
+        (self.config_dir / "master.cf").write_text(master)
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -141,6 +146,13 @@ class PostfixInstance:
     def queue(self) -> str:
         p = self.run(POSTQUEUE, "-c", str(self.config_dir), "-p")
         return (p.stdout + p.stderr).decode(errors="replace")
+
+    def postcat(self, queue_id: str) -> str:
+        """The queue file of queue_id as `postcat -q` prints it (envelope records, then the message)."""
+        p = self.run("/usr/sbin/postcat", "-c", str(self.config_dir), "-q", queue_id)
+        if p.returncode != 0:
+            raise AssertionError(f"postcat -q {queue_id} exited {p.returncode}: {p.stderr.decode(errors='replace')}")
+        return p.stdout.decode(errors="replace")
 
     def log(self) -> str:
         try:

@@ -5,17 +5,12 @@
 public enum UnsupportedPlugins {
     /// Not written yet; the word after it says where it will come from.
     private static let notYet = "not yet supported"
-    private static let deliveryIssue = "\(notYet): it comes with outbound delivery; until then use queue/maildir"
     private static let contentIssue = "\(notYet): content filters come with the content-filter work"
 
     public static let explanations: [String: String] = [
         // Senders, recipients and connection policy.
         "qmail_deliverable": "\(notYet): it asks qmail-deliverabled, which needs a qmail installation",
         "check_qmail_deliverable": "old name of qmail_deliverable, \(notYet)",
-
-        // Queues.
-        "queue/smtp-forward": deliveryIssue,
-        "async/queue/smtp-forward": "qpsmtpd-async's smtp-forward, \(deliveryIssue)",
 
         // Authentication.
         "auth/auth_vpopmail": "not supported: it links vpopmail's own library and must run as the vpopmail user; use auth/auth_checkpassword with vchkpw",

@@ -11,6 +11,7 @@ removed again by stop(). Needs root (postfix start), as in CI.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -146,6 +147,14 @@ class PostfixInstance:
     def queue(self) -> str:
         p = self.run(POSTQUEUE, "-c", str(self.config_dir), "-p")
         return (p.stdout + p.stderr).decode(errors="replace")
+
+    def queue_entries(self) -> dict[str, dict]:
+        """`postqueue -j`: every queued message as Postfix describes it, by queue id."""
+        p = self.run(POSTQUEUE, "-c", str(self.config_dir), "-j")
+        if p.returncode != 0:
+            raise AssertionError(f"postqueue -j exited {p.returncode}: {p.stderr.decode(errors='replace')}")
+        entries = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+        return {e["queue_id"]: e for e in entries}
 
     def postcat(self, queue_id: str) -> str:
         """The queue file of queue_id as `postcat -q` prints it (envelope records, then the message)."""

@@ -7,20 +7,19 @@ postcat to show exactly what Postfix stored.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import signal
 import smtplib
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from postfix_helpers import POSTQUEUE, PostfixInstance, missing_tools
+from crash_helpers import CrashLoad, filler, recipient, started_in_postfix
+from postfix_helpers import PostfixInstance, missing_tools
 
 POSTCAT = "/usr/sbin/postcat"
 QUEUED_RE = re.compile(r"^2\.0\.0 Queued! (<[^>]*>) \(Queue-Id: ([0-9A-Za-z]+)\)$")
@@ -83,14 +82,6 @@ def wait_for_socket(path: Path, timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def queued(pf: PostfixInstance) -> dict[str, dict]:
-    """postqueue -j, by queue id."""
-    p = pf.run(POSTQUEUE, "-c", str(pf.config_dir), "-j")
-    assert p.returncode == 0, p.stderr.decode(errors="replace")
-    entries = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
-    return {e["queue_id"]: e for e in entries}
-
-
 def queue_files(pf: PostfixInstance) -> list[str]:
     """Every queue file, in any of Postfix's queues: works while Postfix is stopped too."""
     found = []
@@ -144,7 +135,7 @@ def test_envelope_and_body_are_in_postfixs_queue(start_daemon, start_postfix):
     assert match.group(1) == "<envelope-1@client.example>"
     qid = match.group(2)
 
-    entries = queued(pf)
+    entries = pf.queue_entries()
     assert list(entries) == [qid], entries
     entry = entries[qid]
     assert entry["queue_name"] == "hold"
@@ -209,7 +200,7 @@ def test_null_sender(start_daemon, start_postfix):
     assert code == 250, text
     qid = QUEUED_RE.match(text).group(2)
     # postqueue shows an empty sender as MAILER-DAEMON; the queue file has it empty.
-    assert queued(pf)[qid]["sender"] == "MAILER-DAEMON"
+    assert pf.queue_entries()[qid]["sender"] == "MAILER-DAEMON"
     assert "\nsender: \n" in postcat(pf, qid, "-e").decode()
 
 
@@ -285,7 +276,7 @@ def test_cleanup_that_never_answers_times_out_below_the_hook_deadline(start_daem
     # Our own reply, not the hook runner's: it came before the 3 s deadline (with slack for a loaded machine).
     assert 2.0 < elapsed < 5.0, elapsed
     time.sleep(1)  # cleanup now reads the abandoned connection's end and discards its file
-    assert queued(pf) == {}
+    assert pf.queue_entries() == {}
 
 
 def test_cleanup_sockets_and_postfixqueue_choose_the_socket(start_daemon, start_postfix, tmp_path, monkeypatch):
@@ -303,7 +294,7 @@ def test_cleanup_sockets_and_postfixqueue_choose_the_socket(start_daemon, start_
     code, text = send(d2, "alice@client.example", ["two@test.example"], message("env", "<env-1@client.example>"))
     assert code == 250, text
     env_qid = QUEUED_RE.match(text).group(2)
-    entries = queued(pf)
+    entries = pf.queue_entries()
     assert set(entries) == {tcp_qid, env_qid}
     assert [r["address"] for r in entries[env_qid]["recipients"]] == ["two@test.example"]
 
@@ -332,78 +323,26 @@ def test_kill_9_while_streaming_loses_no_acknowledged_message(start_daemon, star
     Postfix holds is at most one message per client, committed as we died."""
     pf = start_postfix(size_limit=4 * BIG)
     d = start_daemon(daemon_config(f"queue/postfix-queue {cleanup_socket(pf)} FLAG_HOLD"))
-    acknowledged: dict[int, str] = {}   # message number -> queue id from our 250
-    lock = threading.Lock()
-    counter = iter(range(1_000_000))
-    enough = threading.Event()
-    small = "".join(f"line {n:04d} " + "z" * 60 + "\n" for n in range(400))
-    big = small * (BIG // len(small))
-
-    big_numbers: set[int] = set()
-
-    def client(filler: str, is_big: bool) -> None:
-        try:
-            with smtplib.SMTP(d.host, d.port, timeout=60) as s:
-                s.ehlo("crash.example")
-                while True:
-                    with lock:
-                        n = next(counter)
-                        if is_big:
-                            big_numbers.add(n)
-                    s.mail("crash@client.example")
-                    s.rcpt(f"m{n}@test.example")
-                    wire = message(f"crash {n}", f"<crash-{n}@client.example>", filler).replace(b"\n", b"\r\n")
-                    code, text = s.data(wire)
-                    if code != 250:
-                        return
-                    qid = QUEUED_RE.match(text.decode()).group(2)
-                    with lock:
-                        acknowledged[n] = qid
-                        if len(acknowledged) >= CRASH_AFTER:
-                            enough.set()
-        except (OSError, smtplib.SMTPException):
-            return  # the daemon died under us
-
-    def big_in_flight() -> bool:
-        """cleanup logs the message-id once it has the header: a big message whose header
-        Postfix has and whose 250 we have not sent is being streamed into Postfix now."""
-        with lock:
-            pending = big_numbers - set(acknowledged)
-        return any(int(n) in pending for n in re.findall(r"message-id=<crash-(\d+)@client\.example>", pf.log()))
-
-    threads = [threading.Thread(target=client, args=(small, False), daemon=True) for _ in range(CRASH_CLIENTS - 1)]
-    threads.append(threading.Thread(target=client, args=(big, True), daemon=True))
-    t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    assert enough.wait(40), f"only {len(acknowledged)} messages acknowledged in 40 s\n{d.log_tail()}"
-    deadline = time.monotonic() + 30
-    while not big_in_flight():
-        assert time.monotonic() < deadline, f"no big message seen in flight in 30 s\n{pf.log()[-2000:]}"
-        time.sleep(0.002)
-    os.kill(d.pid, signal.SIGKILL)
-    d.proc.wait(timeout=10)
-    d.stopped = True
-    for t in threads:
-        t.join(timeout=35)
-    elapsed = time.monotonic() - t0
-    with lock:
-        acked = dict(acknowledged)
+    load = CrashLoad(d, lambda text: QUEUED_RE.match(text).group(2), small_clients=CRASH_CLIENTS - 1,
+                     big_clients=1, small_body=filler(28_000), big_body=filler(BIG))
+    load.run_until_acknowledged(CRASH_AFTER, timeout=40)
+    load.wait_big_in_flight(pf, at_least=1, timeout=30)
+    elapsed = load.kill_daemon()
+    acked = load.acknowledged_now()
     time.sleep(1)  # cleanup processes finish the conversations cut off by the kill
-    entries = queued(pf)
+    entries = pf.queue_entries()
     recipient_of = {qid: [r["address"] for r in e["recipients"]] for qid, e in entries.items()}
     missing = {n: qid for n, qid in acked.items() if qid not in entries}
     assert not missing, f"acknowledged but not in Postfix's queue: {missing}"
-    wrong = {n: qid for n, qid in acked.items() if recipient_of[qid] != [f"m{n}@test.example"]}
+    wrong = {n: qid for n, qid in acked.items() if recipient_of[qid] != [recipient(n)]}
     assert not wrong, wrong
     extra = set(entries) - set(acked.values())
     assert len(extra) <= CRASH_CLIENTS, (len(extra), extra)
     assert all(e["queue_name"] == "hold" for e in entries.values())
     # Conversations cleanup saw start (it logged the header) and never saw end: nothing of them
     # is queued. At least the big one we killed in the middle of.
-    started = dict(re.findall(r": ([0-9A-Za-z]+): message-id=<crash-(\d+)@client\.example>", pf.log()))
-    cut = {qid: n for qid, n in started.items() if qid not in entries}
-    assert any(int(n) in big_numbers for n in cut.values()), (cut, big_numbers)
-    print(f"crash test: {len(acked)} acknowledged ({len(big_numbers & set(acked))} of 8 MB), {len(extra)} more "
+    cut = {qid: n for qid, n in started_in_postfix(pf).items() if qid not in entries}
+    assert any(n in load.big_numbers for n in cut.values()), (cut, load.big_numbers)
+    print(f"crash test: {len(acked)} acknowledged ({len(load.big_numbers & set(acked))} of 8 MB), {len(extra)} more "
           f"committed unacknowledged, {len(cut)} cut off mid-stream and discarded by Postfix; "
           f"{elapsed:.1f} s until the clients saw the kill")

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 POSTFIX = "/usr/sbin/postfix"
 POSTCONF = "/usr/sbin/postconf"
 SENDMAIL = "/usr/sbin/sendmail"
@@ -56,6 +58,16 @@ postlog    unix-dgram n  -       n       -       1       postlogd
 
 def missing_tools() -> list[str]:
     return [t for t in REQUIRED if not os.access(t, os.X_OK)]
+
+
+def require_postfix(*extra_tools: str) -> None:
+    """Postfix (and `extra_tools`) installed and we are root, or the test fails: CI installs
+    postfix (.ci/run) and runs as root; a missing peer is never a silent skip."""
+    missing = missing_tools() + [t for t in extra_tools if not os.access(t, os.X_OK)]
+    if missing:
+        pytest.fail(f"Postfix is not installed (missing {', '.join(missing)}): apt-get install postfix, see .ci/run")
+    if os.geteuid() != 0:
+        pytest.fail("the private Postfix instance must be started as root (as .ci/run does)")
 
 
 class PostfixInstance:

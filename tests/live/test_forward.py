@@ -8,7 +8,6 @@ queue id ("queued as <id>"), which is how the test finds the queue file.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from postfix_helpers import PostfixInstance, missing_tools
+from postfix_helpers import PostfixInstance, require_postfix
 from smtp_helpers import dot_stuff, expect, free_port, make_message
 from tls_helpers import make_pki
 
@@ -29,11 +28,7 @@ OK1, OK2, REFUSED = "one@test.example", "two@test.example", "refused@test.exampl
 
 def run_postfix(tmp_path, extra: dict[str, str] | None = None):
     """A started Postfix with an smtpd on 127.0.0.1:<port>; fails (never skips) without Postfix or root."""
-    missing = missing_tools()
-    if missing:
-        pytest.fail(f"Postfix is not installed (missing {', '.join(missing)}): apt-get install postfix, see .ci/run")
-    if os.geteuid() != 0:
-        pytest.fail("the private Postfix instance must be started as root (as .ci/run does)")
+    require_postfix()
     port = free_port()
     params = {
         "myhostname": "postfix.test.example",

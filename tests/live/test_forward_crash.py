@@ -11,7 +11,6 @@ client (a duplicate when the client retries). Never fewer.
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 
@@ -19,7 +18,7 @@ import pytest
 
 from conftest import MEASUREMENTS
 from crash_helpers import CrashLoad, filler, recipient, started_in_postfix
-from postfix_helpers import PostfixInstance, missing_tools
+from postfix_helpers import PostfixInstance, require_postfix
 from smtp_helpers import free_port
 
 SMALL_CLIENTS = 6
@@ -31,11 +30,7 @@ QUEUED_AS_RE = re.compile(r"^2\.0\.0 queued as ([0-9A-F]+)$")
 
 @pytest.fixture
 def postfix(tmp_path):
-    missing = missing_tools()
-    if missing:
-        pytest.fail(f"Postfix is not installed (missing {', '.join(missing)}): apt-get install postfix, see .ci/run")
-    if os.geteuid() != 0:
-        pytest.fail("the private Postfix instance must be started as root (as .ci/run does)")
+    require_postfix()
     port = free_port()
     pf = PostfixInstance({
         "myhostname": "postfix.test.example",

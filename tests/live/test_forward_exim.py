@@ -112,7 +112,7 @@ def test_every_recipient_refused_gives_exims_refusal(start_daemon, private_exim)
     expect(reply, 550, "5.1.1", contains=f"<{REFUSED}> is unknown to the test's Exim")
     assert reply.text == f"5.1.1 <{REFUSED}> is unknown to the test's Exim", reply
     assert exim.queued_ids() == []
-    # The session with our client goes on; the next message is taken.
+    # Nothing is left half-open downstream: the next message is taken.
     expect(send(d, [OK1], make_message(b"fine\n")), 250, contains="queued as id=")
     assert len(exim.queued_ids()) == 1
 

@@ -9,12 +9,11 @@ authenticated, and stores it in its Maildir.
 """
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 
-from postfix_helpers import PostfixInstance, missing_tools
+from postfix_helpers import PostfixInstance, require_postfix
 from tls_helpers import SERVER_NAME, make_pki
 
 USER, PASSWORD = "relay@test.example", "pf-S3cret-passw0rd"
@@ -37,11 +36,7 @@ def qpsmtpd_config(pki) -> dict[str, str]:
 def postfix_factory(tmp_path):
     """postfix_factory(params) -> a started PostfixInstance; stopped (and checked to have
     stopped cleanly) on teardown. Fails, never skips, when Postfix is missing."""
-    missing = missing_tools()
-    if missing:
-        pytest.fail(f"Postfix is not installed (missing {', '.join(missing)}): apt-get install postfix, see .ci/run")
-    if os.geteuid() != 0:
-        pytest.fail("the private Postfix instance must be started as root (as .ci/run does)")
+    require_postfix()
     instances: list[PostfixInstance] = []
 
     def start(params: dict[str, str], files: dict[str, str] | None = None) -> PostfixInstance:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from crash_helpers import CrashLoad, filler, recipient, started_in_postfix
-from postfix_helpers import PostfixInstance, missing_tools
+from postfix_helpers import PostfixInstance, require_postfix
 
 POSTCAT = "/usr/sbin/postcat"
 QUEUED_RE = re.compile(r"^2\.0\.0 Queued! (<[^>]*>) \(Queue-Id: ([0-9A-Za-z]+)\)$")
@@ -42,11 +42,7 @@ def start_postfix(tmp_path):
     header_checks, that message_size_limit, and (with inet_port) a cleanup service on that TCP port
     too. Stopped, and checked to have stopped cleanly, on teardown. Fails, never skips, when
     Postfix is missing."""
-    missing = missing_tools() + [t for t in (POSTCAT,) if not os.access(t, os.X_OK)]
-    if missing:
-        pytest.fail(f"Postfix is not installed (missing {', '.join(missing)}): apt-get install postfix, see .ci/run")
-    if os.geteuid() != 0:
-        pytest.fail("the private Postfix instance must be started as root (as .ci/run does)")
+    require_postfix(POSTCAT)
     instances: list[PostfixInstance] = []
 
     def start(inet_port: int | None = None, size_limit: int = SIZE_LIMIT) -> PostfixInstance:

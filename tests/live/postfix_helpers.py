@@ -226,11 +226,13 @@ class PostfixInstance:
             p = self.postfix("stop")
             if p.returncode != 0:
                 problems.append(f"postfix stop exited {p.returncode}: {p.stderr.decode(errors='replace')}")
-            deadline = time.monotonic() + 5
-            while self._ours(self.master_pid) and time.monotonic() < deadline:
+            # The master goes first and its children follow when they see its signal, a moment
+            # later (longer on a loaded machine): wait for all of them, not only the master.
+            everyone = [self.master_pid, *children, *self._children(self.master_pid)]
+            deadline = time.monotonic() + 10
+            while any(self._ours(pid) for pid in everyone) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            leftovers = [pid for pid in [self.master_pid, *children, *self._children(self.master_pid)]
-                         if self._ours(pid)]
+            leftovers = [pid for pid in everyone if self._ours(pid)]
             for pid in leftovers:
                 try:
                     os.kill(pid, signal.SIGKILL)

@@ -205,13 +205,13 @@ def test_message_over_postfixs_size_limit_is_refused_with_its_reason(start_daemo
     d = start_daemon(daemon_config(f"queue/postfix-queue {cleanup_socket(pf)} FLAG_HOLD"))
     big = message("too big", "<big-1@client.example>", ("x" * 999 + "\n") * (SIZE_LIMIT // 1000 + 50))
     code, text = send(d, "alice@client.example", ["one@test.example"], big)
-    assert (code, text) == (554, "5.3.4 message file too big"), text
+    assert (code, text) == (552, "5.3.4 message file too big"), text
     assert queue_files(pf) == []
     assert pf.log_lines("queue file size limit exceeded"), pf.log()
 
 
 @pytest.mark.parametrize("subject,code,reply", [
-    ("please reject-permanently", 554, "5.7.1 Postfix says no"),
+    ("please reject-permanently", 550, "5.7.1 Postfix says no"),
     ("please reject-temporarily", 451, "4.7.1 Postfix says later"),
 ])
 def test_header_checks_refusal_reaches_the_client(start_daemon, start_postfix, subject, code, reply):

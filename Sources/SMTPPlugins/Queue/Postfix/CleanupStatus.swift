@@ -1,8 +1,10 @@
+import SMTPCore
 import SMTPPluginAPI
 
 /// The `status` bits Postfix's cleanup service answers with (`cleanup_user.h`), and what each
 /// becomes for the client: qpsmtpd's split (`Qpsmtpd::Postfix::Constants`) with Postfix's own
-/// texts and enhanced codes (`cleanup_strerror.c`).
+/// reply codes, enhanced codes and texts (`cleanup_strerror.c`), so a client hears what Postfix's
+/// smtpd would have said (`552 5.3.4` for a message too big), not our generic queue 554.
 struct CleanupStatus: OptionSet, Sendable, Hashable {
     let rawValue: Int
 
@@ -25,18 +27,18 @@ struct CleanupStatus: OptionSet, Sendable, Hashable {
 
     /// Bits that mean "try again later", checked first as qpsmtpd does: a message both too big
     /// and not written (SIZE|WRITE) is a temporary failure, not a bounce.
-    static let temporary: [(bit: CleanupStatus, text: String)] = [
-        (.deferred, "4.7.1 service unavailable"),
-        (.proxy, "4.3.0 queue file write error"),
-        (.bad, "4.3.0 internal protocol error"),
-        (.write, "4.3.0 queue file write error"),
+    static let temporary: [(bit: CleanupStatus, code: Int, text: String)] = [
+        (.deferred, 451, "4.7.1 service unavailable"),
+        (.proxy, 451, "4.3.0 queue file write error"),
+        (.bad, 451, "4.3.0 internal protocol error"),
+        (.write, 451, "4.3.0 queue file write error"),
     ]
 
-    static let permanent: [(bit: CleanupStatus, text: String)] = [
-        (.recipients, "5.1.0 no recipients specified"),
-        (.hops, "5.4.0 too many hops"),
-        (.size, "5.3.4 message file too big"),
-        (.content, "5.7.1 message content rejected"),
+    static let permanent: [(bit: CleanupStatus, code: Int, text: String)] = [
+        (.recipients, 550, "5.1.0 no recipients specified"),
+        (.hops, 554, "5.4.0 too many hops"),
+        (.size, 552, "5.3.4 message file too big"),
+        (.content, 550, "5.7.1 message content rejected"),
     ]
 
     /// What the queue hook answers for a non-zero status: Postfix's `reason` when it gave one
@@ -44,11 +46,8 @@ struct CleanupStatus: OptionSet, Sendable, Hashable {
     /// A status with none of the known bits is a temporary failure: we do not know it was refused.
     func hookResult(reason: String) -> HookResult {
         let reason = Self.printable(reason)
-        for (bit, text) in Self.temporary where contains(bit) {
-            return .denySoft(Self.message(reason, default: text))
-        }
-        for (bit, text) in Self.permanent where contains(bit) {
-            return .deny(Self.message(reason, default: text))
+        for (bit, code, text) in Self.temporary + Self.permanent where contains(bit) {
+            return .done(SMTPReply(code: code, defaultEnhanced: nil, text: Self.message(reason, default: text)))
         }
         return .denySoft("4.3.0 Unable to queue message (status \(rawValue)\(reason.isEmpty ? "" : ": " + reason))")
     }

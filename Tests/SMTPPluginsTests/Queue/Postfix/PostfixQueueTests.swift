@@ -76,18 +76,20 @@ import Testing
     }
 
     /// Every status bit gives exactly qpsmtpd's verdict (temporary bits first) with Postfix's
-    /// texts and codes when cleanup gives no reason.
+    /// reply codes, enhanced codes and texts when cleanup gives no reason.
+    static func reply(_ code: Int, _ text: String) -> HookResult { .done(SMTPReply(code: code, defaultEnhanced: nil, text: text)) }
+
     @Test(arguments: [
-        (1 << 8, HookResult.denySoft("4.7.1 service unavailable")),
-        (1 << 7, .denySoft("4.3.0 queue file write error")),
-        (1 << 0, .denySoft("4.3.0 internal protocol error")),
-        (1 << 1, .denySoft("4.3.0 queue file write error")),
-        (1 << 6, .deny("5.1.0 no recipients specified")),
-        (1 << 4, .deny("5.4.0 too many hops")),
-        (1 << 2, .deny("5.3.4 message file too big")),
-        (1 << 3, .deny("5.7.1 message content rejected")),
-        ((1 << 2) | (1 << 1), .denySoft("4.3.0 queue file write error")),
-        ((1 << 3) | (1 << 8), .denySoft("4.7.1 service unavailable")),
+        (1 << 8, Self.reply(451, "4.7.1 service unavailable")),
+        (1 << 7, Self.reply(451, "4.3.0 queue file write error")),
+        (1 << 0, Self.reply(451, "4.3.0 internal protocol error")),
+        (1 << 1, Self.reply(451, "4.3.0 queue file write error")),
+        (1 << 6, Self.reply(550, "5.1.0 no recipients specified")),
+        (1 << 4, Self.reply(554, "5.4.0 too many hops")),
+        (1 << 2, Self.reply(552, "5.3.4 message file too big")),
+        (1 << 3, Self.reply(550, "5.7.1 message content rejected")),
+        ((1 << 2) | (1 << 1), Self.reply(451, "4.3.0 queue file write error")),
+        ((1 << 3) | (1 << 8), Self.reply(451, "4.7.1 service unavailable")),
         (1 << 9, .denySoft("4.3.0 Unable to queue message (status 512)")),
     ] as [(Int, HookResult)])
     func statusBits(status: Int, expected: HookResult) async throws {
@@ -97,11 +99,11 @@ import Testing
     @Test func postfixReasonReplacesTheDefaultText() async throws {
         #expect(
             try await Self.queue(connector: Self.peer(Self.greeting, Self.answer(8, "5.7.1 Spam is not welcome")))
-                == .deny("5.7.1 Spam is not welcome"))
+                == Self.reply(550, "5.7.1 Spam is not welcome"))
         // A reason without an enhanced code gets the bit's.
-        #expect(try await Self.queue(connector: Self.peer(Self.greeting, Self.answer(256, "try later"))) == .denySoft("4.7.1 try later"))
+        #expect(try await Self.queue(connector: Self.peer(Self.greeting, Self.answer(256, "try later"))) == Self.reply(451, "4.7.1 try later"))
         // Control characters cannot add reply lines.
-        #expect(try await Self.queue(connector: Self.peer(Self.greeting, Self.answer(4, "5.3.4 too\r\n250 big"))) == .deny("5.3.4 too  250 big"))
+        #expect(try await Self.queue(connector: Self.peer(Self.greeting, Self.answer(4, "5.3.4 too\r\n250 big"))) == Self.reply(552, "5.3.4 too  250 big"))
     }
 
     /// Before Postfix 3.x's `protocol` attribute, the greeting was `queue_id` alone.

@@ -55,6 +55,13 @@ public enum OutboundError: Error, Sendable, Hashable, CustomStringConvertible {
         case .notConfigured: return "no outbound connector is configured for plugins"
         }
     }
+
+    /// What went wrong without "cannot connect: " (`Connection refused`, `timed out`), for callers
+    /// that say themselves what they were connecting to.
+    public var reason: String {
+        if case .cannotConnect(let why) = self { return why }
+        return description
+    }
 }
 
 /// Opens client connections for plugins (IMAP and SMTP servers, spamd, clamd, policy daemons).

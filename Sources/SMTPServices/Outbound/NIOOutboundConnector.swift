@@ -38,7 +38,7 @@ public final class NIOOutboundConnector: OutboundConnector {
         } catch ChannelError.connectTimeout(_) {
             throw OutboundError.timedOut
         } catch {
-            throw OutboundError.cannotConnect("\(endpoint): \(ConnectFailureText.describe(error))")
+            throw OutboundError.cannotConnect(ConnectFailureText.describe(error))
         }
         let connection = ChannelOutboundConnection(channel: channel, inbound: inbound, host: host, deadline: deadline, tlsContexts: tlsContexts)
         if Task.isCancelled {

@@ -108,7 +108,7 @@ public struct PostfixQueue: SMTPPlugin {
             do {
                 return try await connector.connect(to: endpoint, deadline: attemptDeadline)
             } catch {
-                logger.error("cannot connect to cleanup at \(endpoint): \(error)")
+                logger.error("cannot connect to cleanup at \(endpoint): \((error as? OutboundError)?.reason ?? "\(error)")")
             }
             if ContinuousClock.now >= deadline { break }
         }

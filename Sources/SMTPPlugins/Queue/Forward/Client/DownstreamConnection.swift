@@ -57,7 +57,7 @@ final class DownstreamConnection: Sendable {
         do {
             connection = try await connector.connect(to: options.endpoint, tls: nil, deadline: deadlines.connect)
         } catch {
-            throw DownstreamUnavailable(reason: "cannot connect to \(options.endpoint): \(error)")
+            throw DownstreamUnavailable(reason: "cannot connect to \(options.endpoint): \((error as? OutboundError)?.reason ?? "\(error)")")
         }
         do {
             let greeting = try await DownstreamReplyReader.read(from: connection, deadline: deadlines.command)

@@ -456,11 +456,14 @@ def measure(server, fn, interval=0.1):
     """Runs fn() while sampling the server; returns (fn's result, measurement dict)."""
     sync()
     base_rss, base_pss, _ = procs.tree_memory(server.sid)
+    base_n = len(procs.members(server.sid, zombies=True))
     cpu0, m0 = procs.tree_cpu_seconds(server.sid), procs.machine_cpu()
     with procs.PeakSampler(server.sid, interval=interval) as s:
         t0 = time.perf_counter()
         result = fn()
         secs = time.perf_counter() - t0
+    # a forking server's session children must be reaped before their CPU time is counted
+    procs.settle(server.sid, base_n)
     cpu1, m1 = procs.tree_cpu_seconds(server.sid), procs.machine_cpu()
     busy, steal = procs.machine_pct(m0, m1)
     return result, dict(

@@ -7,6 +7,8 @@
 #   bench/run.sh                    # full run: REPS=3, IDLE_N=10000 (about 10 minutes here)
 #   QUICK=1 bench/run.sh            # smoke run: REPS=1 SCALE=0.1 IDLE_N=500 (about 2 minutes)
 #   SERVERS="ours-dns qpsmtpd-dns" SCENARIOS=dns bench/run.sh   # the DNS plugins side by side
+#   SERVERS="ours-forward qpsmtpd-forward ours-postfixq qpsmtpd-postfixq ours-maildir qpsmtpd-forkserver" \
+#       SCENARIOS=backend bench/run.sh                             # the queue plugins into Postfix
 #
 # Environment (defaults in brackets):
 #   REPS [3]        repetitions, servers interleaved (order rotated each repetition)
@@ -15,8 +17,12 @@
 #   BIG_MB [50]     size of the one large message
 #   SERVERS         subset of: ours-maildir ours-discard smtp-sink postfix qpsmtpd-forkserver aiosmtpd
 #                   ours-dns qpsmtpd-dns (not in the default list: they run only the dns scenario)
-#   SCENARIOS       subset of: big50m par20_reuse par20_conn seq1_reuse par20_100k idle dns
+#                   ours-forward qpsmtpd-forward ours-postfixq qpsmtpd-postfixq (not in the default
+#                   list: they run only the backend scenario)
+#   SCENARIOS       subset of: big50m par20_reuse par20_conn seq1_reuse par20_100k idle dns backend
 #   DNS_SESSIONS [2000], DNS_CONCURRENCY [20]   the dns scenario's sessions (times SCALE)
+#   BACKEND_N [1000], BACKEND_CONCURRENCY [10]  the backend scenario's messages (times SCALE)
+#                   and smtp-source sessions (-s, each reusing its connection)
 #   LOGLEVEL [6]    loglevel for our daemon and the Perl qpsmtpd (6 = info)
 #   BENCH_DIR [/tmp/qpsmtpd-bench]  venv, configs, Maildirs, logs, results
 #   OUT             results file [$BENCH_DIR/results/run-DATE.jsonl]
@@ -26,6 +32,16 @@
 # qpsmtpd, against a private unbound on 127.53.0.1:2590-2599 serving the zones (never the
 # machine's resolver: ours reads config dns_servers, the Perl side a private resolv.conf
 # through bench/perl/BenchResolver.pm); clients connect from 40 addresses 127.0.2.x.
+#
+# The backend scenario: 4 KB messages through one queue plugin, the same plugin line in our
+# daemon and in the Perl qpsmtpd: queue/smtp-forward to a private Postfix's smtpd on
+# 127.0.0.1 (ours-forward, qpsmtpd-forward), queue/postfix-queue FLAG_MASK_EXTERNAL into that
+# Postfix's public/cleanup socket (ours-postfixq, qpsmtpd-postfixq; public/ gets o+x so the
+# Perl qpsmtpd, user qpsmtpd, reaches the socket), queue/maildir (ours-maildir,
+# qpsmtpd-forkserver). Each backend server starts its own Postfix (the same code as the
+# "postfix" peer, servers/NAME-downstream) whose header_checks put every message on hold:
+# queued and fsync'ed, never delivered, so the queueing path is what is measured. A run is
+# "ok" only if the hold queue then holds exactly as many messages as smtp-source sent.
 # All other traffic goes to 127.0.0.1, ports 2530-2599. Every server is started in its own
 # session and stopped by its PID. Re-print a table: bench/lib/summarize.py FILE.jsonl
 set -euo pipefail
@@ -62,7 +78,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 "$PY" "$ROOT/bench/lib/bench.py" --binary "$QPSMTPD_BIN" --bench-dir "$BENCH_DIR" --out "$OUT" \
     --reps "$REPS" --scale "$SCALE" --idle-n "$IDLE_N" --peer-idle-n "$PEER_IDLE_N" --big-mb "$BIG_MB" \
     --loglevel "$LOGLEVEL" --servers "$SERVERS" --scenarios "$SCENARIOS" \
-    --dns-sessions "${DNS_SESSIONS:-2000}" --dns-concurrency "${DNS_CONCURRENCY:-20}"
+    --dns-sessions "${DNS_SESSIONS:-2000}" --dns-concurrency "${DNS_CONCURRENCY:-20}" \
+    --backend-n "${BACKEND_N:-1000}" --backend-concurrency "${BACKEND_CONCURRENCY:-10}"
 echo >&2
 echo "bench/run.sh: results in $OUT" >&2
 "$PY" "$ROOT/bench/lib/summarize.py" "$OUT"

@@ -40,16 +40,35 @@ LOADS = {
     "par20_conn": (20, 2000, 4096, False),
     "seq1_reuse": (1, 1000, 4096, True),
     "par20_100k": (20, 1000, 102400, True),
+    # the queue plugins' path into a real MTA; sessions and messages come from
+    # --backend-concurrency and --backend-n (bench/run.sh: BACKEND_CONCURRENCY, BACKEND_N)
+    "backend": (10, 1000, 4096, True),
 }
 # big50m runs first by default: its RSS growth is then measured against a freshly warmed-up
 # daemon, not against a heap already grown by the 100 KB load.
 # "dns" runs only on the two DNS servers (dnsbl with three zones, rhsbl, fcrdns against the
 # bench's own unbound), and they run nothing else.
+# "backend" runs on every server but the DNS ones (ours-maildir and qpsmtpd-forkserver give the
+# Maildir baseline); the four backend servers queue into a private Postfix of their own (the
+# "downstream", started and stopped with them) and run nothing else.
 ALL_SCENARIOS = ["big50m"] + list(LOADS) + ["idle", "dns"]
 ALL_SERVERS = ["ours-maildir", "ours-discard", "smtp-sink", "postfix", "qpsmtpd-forkserver", "aiosmtpd",
-               "ours-dns", "qpsmtpd-dns"]
-OURS = ("ours-maildir", "ours-discard", "ours-dns")
+               "ours-dns", "qpsmtpd-dns", "ours-forward", "qpsmtpd-forward", "ours-postfixq", "qpsmtpd-postfixq"]
+OURS = ("ours-maildir", "ours-discard", "ours-dns", "ours-forward", "ours-postfixq")
+PERL = ("qpsmtpd-forkserver", "qpsmtpd-dns", "qpsmtpd-forward", "qpsmtpd-postfixq")
 DNS_SERVERS = ("ours-dns", "qpsmtpd-dns")
+# server -> how it reaches its downstream Postfix: SMTP to its smtpd, or its cleanup socket
+BACKEND_SERVERS = {"ours-forward": "smtp", "qpsmtpd-forward": "smtp",
+                   "ours-postfixq": "cleanup", "qpsmtpd-postfixq": "cleanup"}
+
+
+def runs(server, scenario):
+    """Which scenarios a server takes part in."""
+    if server in DNS_SERVERS or scenario == "dns":
+        return server in DNS_SERVERS and scenario == "dns"
+    if server in BACKEND_SERVERS:
+        return scenario == "backend"
+    return True
 
 
 def log(msg):
@@ -104,22 +123,25 @@ def count_maildir(path):
 class Server:
     """One server under test: its private config, its process session, its Maildir."""
 
-    def __init__(self, name, a):
-        self.name, self.a = name, a
-        self.dir = os.path.join(a.bench_dir, "servers", name)
+    def __init__(self, name, a, dirname=None, hold=False):
+        """`hold`: a Postfix that keeps every message in its hold queue (a backend's
+        downstream), under servers/`dirname`."""
+        self.name, self.a, self.hold = name, a, hold
+        self.dir = os.path.join(a.bench_dir, "servers", dirname or name)
         self.maildir = None
+        self.downstream = None
         self.proc = None
         self.sid = None
         self.port = None
-        self.logfile = os.path.join(a.bench_dir, "logs", f"{name}.log")
+        self.logfile = os.path.join(a.bench_dir, "logs", f"{dirname or name}.log")
 
     # ---- configs
     def _ours_config(self):
         cfg = os.path.join(self.dir, "config")
-        queue = f"queue/maildir {self.maildir}" if self.maildir else "queue/discard"
         write(f"{cfg}/me", f"bench.{DOMAIN}\n")
         write(f"{cfg}/rcpthosts", f"{DOMAIN}\n")
-        write(f"{cfg}/plugins", "\n".join(self._dns_plugins() + ["count_unrecognized_commands 4", "rcpt_ok", queue, ""]))
+        write(f"{cfg}/plugins", "\n".join(self._dns_plugins() + ["count_unrecognized_commands 4", "rcpt_ok",
+                                                                   self._queue_plugin(), ""]))
         if self.name == "ours-dns":
             for name, text in dnszone.ours_files(self.a.dns_port).items():
                 write(f"{cfg}/{name}", text)
@@ -135,7 +157,7 @@ class Server:
         write(f"{cfg}/rcpthosts", f"{DOMAIN}\n")
         write(f"{cfg}/plugin_dirs", "/usr/share/qpsmtpd/plugins\n")
         write(f"{cfg}/plugins", "\n".join(self._dns_plugins() + ["count_unrecognized_commands 4", "rcpt_ok",
-                                                                   f"queue/maildir {self.maildir}", ""]))
+                                                                   self._queue_plugin(), ""]))
         if self.name == "qpsmtpd-dns":
             # The same zones; Net::DNS is pointed at the bench's unbound by BenchResolver.pm.
             files = dnszone.ours_files(self.a.dns_port)
@@ -149,6 +171,17 @@ class Server:
         os.chown(f"{self.dir}/spool", pw.pw_uid, pw.pw_gid)
         os.chmod(f"{self.dir}/spool", 0o700)
         return cfg
+
+    def _queue_plugin(self):
+        """The same queue plugin line for our daemon and the Perl qpsmtpd."""
+        how = BACKEND_SERVERS.get(self.name)
+        if how == "smtp":
+            return f"queue/smtp-forward 127.0.0.1 {self.downstream.port}"
+        if how == "cleanup":
+            # The flags Postfix's own smtpd gives cleanup (header_checks included, so the
+            # downstream's hold rule applies to both paths alike).
+            return f"queue/postfix-queue {self.downstream.cleanup_socket()} FLAG_MASK_EXTERNAL"
+        return f"queue/maildir {self.maildir}" if self.maildir else "queue/discard"
 
     def _dns_plugins(self):
         return dnszone.PLUGINS if self.name in DNS_SERVERS else []
@@ -184,12 +217,17 @@ class Server:
             "virtual_uid_maps = static:65534",
             "virtual_gid_maps = static:65534",
             f"maillog_file_prefixes = {self.a.bench_dir}",
-            f"maillog_file = {self.a.bench_dir}/logs/postfix-maillog.log",
+            f"maillog_file = {self.a.bench_dir}/logs/{os.path.basename(self.dir)}-maillog.log",
             f"default_process_limit = {self.a.max_conn}",
             "message_size_limit = 0",
             "virtual_mailbox_limit = 0",
+            # a backend's downstream keeps every message, queued and fsync'ed, in its hold
+            # queue: nothing is delivered, so the bench measures the queueing path only
+            *([f"header_checks = regexp:{etc}/hold_everything"] if self.hold else []),
             "",
         ]))
+        if self.hold:
+            write(f"{etc}/hold_everything", "/^/ HOLD kept by the qpsmtpd bench\n")
         services = [
             f"127.0.0.1:{self.port} inet n - n - {self.a.max_conn} smtpd",
             "pickup unix n - n 60 1 pickup",
@@ -218,11 +256,23 @@ class Server:
         if r.returncode != 0:
             raise SystemExit(f"postfix check failed: {r.stdout}{r.stderr}")
         self._postfix_clear_queue()
+        if self.hold:
+            # The Perl qpsmtpd (user qpsmtpd) connects to public/cleanup (mode 0666) itself;
+            # public/ is postfix:postdrop 0710, so others get search access to it.
+            public = os.path.join(self.dir, "spool", "public")
+            os.chmod(public, os.stat(public).st_mode | 0o001)
         return etc
+
+    def cleanup_socket(self):
+        return os.path.join(self.dir, "spool", "public", "cleanup")
+
+    def _postfix_held(self):
+        hold = os.path.join(self.dir, "spool", "hold")
+        return sum(len(files) for _, _, files in os.walk(hold))
 
     def _postfix_queue_files(self):
         n = 0
-        for q in ("maildrop", "incoming", "active", "deferred", "hold"):
+        for q in ("maildrop", "incoming", "active", "deferred") + (() if self.hold else ("hold",)):
             for _, _, files in os.walk(os.path.join(self.dir, "spool", q)):
                 n += len(files)
         return n
@@ -235,13 +285,19 @@ class Server:
 
     # ---- life cycle
     def start(self, port_hint):
+        if self.name in BACKEND_SERVERS:
+            # its own downstream Postfix first: the queue plugin's config names its port or socket
+            self.downstream = Server("postfix", self.a, dirname=f"{self.name}-downstream", hold=True)
+            self.downstream.start(port_hint + 1)
         self.port = pick_port(port_hint)
         os.makedirs(self.dir, exist_ok=True)
         a = self.a
         env = dict(os.environ)
         cwd = self.dir
         if self.name in OURS:
-            if self.name in ("ours-maildir", "ours-dns"):
+            if self.name in BACKEND_SERVERS:
+                self.maildir = None              # the downstream keeps the mail
+            elif self.name in ("ours-maildir", "ours-dns"):
                 self.maildir = os.path.join(self.dir, "Maildir")
                 make_maildir(self.maildir)
             else:
@@ -252,9 +308,10 @@ class Server:
         elif self.name == "postfix":
             self.maildir = os.path.join(self.dir, "vmail", "Maildir")
             cmd = [POSTFIX_MASTER, "-c", self._postfix_config()]
-        elif self.name in ("qpsmtpd-forkserver", "qpsmtpd-dns"):
-            self.maildir = os.path.join(self.dir, "Maildir")
-            make_maildir(self.maildir, "qpsmtpd")
+        elif self.name in PERL:
+            if self.name not in BACKEND_SERVERS:
+                self.maildir = os.path.join(self.dir, "Maildir")
+                make_maildir(self.maildir, "qpsmtpd")
             env["QPSMTPD_CONFIG"] = self._qpsmtpd_config()
             if self.name == "qpsmtpd-dns":
                 # Every Net::DNS resolver asks the bench's unbound (the core's PTR lookup too,
@@ -298,12 +355,23 @@ class Server:
         if not refused:
             log(f"note: {self.name} accepts RCPT for other domains (a sink)")
         self.drain()
-        if self.maildir and count_maildir(self.maildir) < 1:
-            log(f"WARNING {self.name}: sanity message not found in {self.maildir}")
+        if (self.delivered() or 0) < 1 and (self.maildir or self.hold or self.downstream):
+            log(f"WARNING {self.name}: sanity message not found where it should be kept")
         self.clean()
-        log(f"{self.name}: pid {self.proc.pid} on 127.0.0.1:{self.port}")
+        via = f", queueing into Postfix on 127.0.0.1:{self.downstream.port}" if self.downstream else ""
+        log(f"{self.name}: pid {self.proc.pid} on 127.0.0.1:{self.port}{via}")
 
     def stop(self):
+        if self.downstream:
+            try:
+                self._stop()
+            finally:
+                self.downstream.stop()
+                self.downstream = None
+        else:
+            self._stop()
+
+    def _stop(self):
         if not self.proc:
             return
         try:
@@ -332,6 +400,8 @@ class Server:
 
     def drain(self, limit_s=120):
         """Postfix delivers after it answers 250: wait until its queue is empty."""
+        if self.downstream:
+            return self.downstream.drain(limit_s)
         t0 = time.monotonic()
         if self.name == "postfix":
             while self._postfix_queue_files() and time.monotonic() - t0 < limit_s:
@@ -339,6 +409,13 @@ class Server:
         return round(time.monotonic() - t0, 2)
 
     def clean(self):
+        if self.downstream:
+            self.downstream.clean()
+        if self.hold:
+            self.drain()
+            for root, _, files in os.walk(os.path.join(self.dir, "spool", "hold")):
+                for f in files:
+                    os.unlink(os.path.join(root, f))
         if self.maildir:
             self.drain()
             empty_maildir(self.maildir)
@@ -349,6 +426,11 @@ class Server:
                     os.unlink(e.path)
 
     def delivered(self):
+        """Messages kept: in the Maildir, or in the (downstream) Postfix's hold queue."""
+        if self.downstream:
+            return self.downstream.delivered()
+        if self.hold:
+            return self._postfix_held()
         return count_maildir(self.maildir) if self.maildir else None
 
 
@@ -374,11 +456,14 @@ def measure(server, fn, interval=0.1):
     """Runs fn() while sampling the server; returns (fn's result, measurement dict)."""
     sync()
     base_rss, base_pss, _ = procs.tree_memory(server.sid)
+    base_n = len(procs.members(server.sid, zombies=True))
     cpu0, m0 = procs.tree_cpu_seconds(server.sid), procs.machine_cpu()
     with procs.PeakSampler(server.sid, interval=interval) as s:
         t0 = time.perf_counter()
         result = fn()
         secs = time.perf_counter() - t0
+    # a forking server's session children must be reaped before their CPU time is counted
+    procs.settle(server.sid, base_n)
     cpu1, m1 = procs.tree_cpu_seconds(server.sid), procs.machine_cpu()
     busy, steal = procs.machine_pct(m0, m1)
     return result, dict(
@@ -394,13 +479,22 @@ def sync():
 
 def run_load(server, scen, a, logf):
     sessions, msgs, size, reuse = LOADS[scen]
+    if scen == "backend":
+        sessions, msgs = a.backend_concurrency, a.backend_n
     msgs = max(sessions, int(msgs * a.scale))
     server.clean()
+    down = server.downstream
+    down_cpu0 = procs.tree_cpu_seconds(down.sid) if down else None
     rc, m = measure(server, lambda: smtp_source(server, sessions, msgs, size, reuse, logf, a.load_timeout))
+    if down:
+        # the downstream Postfix's own work (smtpd or not, cleanup, its log), for information
+        m.update(downstream_cpu_s=round(procs.tree_cpu_seconds(down.sid) - down_cpu0, 3))
     m.update(drain_s=server.drain(), delivered=server.delivered())
     status = "ok" if rc == 0 else f"rc={rc}"
     if m["delivered"] is not None and m["delivered"] < msgs:
         status += f",delivered<{msgs}"
+    elif down and m["delivered"] != msgs:
+        status += f",kept {m['delivered']}!={msgs}"
     m.update(sessions=sessions, messages=msgs, size=size, rate=round(msgs / m["seconds"], 1), status=status)
     if scen == "seq1_reuse" and a.latency_n > 0:
         try:
@@ -494,6 +588,8 @@ def main():
     ap.add_argument("--idle-timeout", type=float, default=300)
     ap.add_argument("--dns-sessions", type=int, default=2000)
     ap.add_argument("--dns-concurrency", type=int, default=20)
+    ap.add_argument("--backend-n", type=int, default=1000)
+    ap.add_argument("--backend-concurrency", type=int, default=10)
     a = ap.parse_args()
     servers = a.servers.split()
     scenarios = a.scenarios.split()
@@ -552,8 +648,8 @@ def main():
         for rep in range(1, a.reps + 1):
             order = servers[(rep - 1) % len(servers):] + servers[:(rep - 1) % len(servers)]
             for name in order:
-                if name in DNS_SERVERS and unbound is None:
-                    log(f"{name}: skipped, it runs only the dns scenario")
+                if not any(runs(name, scen) for scen in scenarios):
+                    log(f"{name}: skipped, it runs none of: {' '.join(scenarios)}")
                     continue
                 srv = Server(name, a)
                 current[0] = srv
@@ -562,7 +658,7 @@ def main():
                     smtp_source(srv, 20, a.warmup, 4096, True, smtp_log, 120)
                     srv.clean()
                 for scen in scenarios:
-                    if (scen == "dns") != (name in DNS_SERVERS):
+                    if not runs(name, scen):
                         continue
                     base = dict(kind="result", server=name, scenario=scen, rep=rep)
                     if scen in LOADS:

@@ -20,8 +20,8 @@ def _stat_fields(pid):
     return raw[raw.rindex(b")") + 2:].split()
 
 
-def members(sid):
-    """PIDs of the live (non-zombie) processes in session `sid`."""
+def members(sid, zombies=False):
+    """PIDs of the live (non-zombie, unless `zombies`) processes in session `sid`."""
     out = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -31,7 +31,7 @@ def members(sid):
         except (OSError, ValueError):
             continue
         # f[0] state, f[1] ppid, f[2] pgrp, f[3] session
-        if f[0] != b"Z" and int(f[3]) == sid:
+        if (zombies or f[0] != b"Z") and int(f[3]) == sid:
             out.append(int(entry.name))
     return out
 
@@ -59,6 +59,14 @@ def tree_memory(sid):
         if r:
             rss, pss, n = rss + r, pss + p, n + 1
     return rss, pss, n
+
+
+def settle(sid, count, limit_s=10.0):
+    """Waits until the session is back to `count` processes, zombies included: a child's CPU
+    time reaches its parent's cutime only once reaped, and a zombie is counted nowhere."""
+    end = time.monotonic() + limit_s
+    while len(members(sid, zombies=True)) > count and time.monotonic() < end:
+        time.sleep(0.05)
 
 
 def tree_cpu_seconds(sid):

@@ -21,6 +21,12 @@ SCEN_TEXT = {
     "big50m": "one 50 MiB message (own client)",
     "idle": "N sessions: connect, EHLO, hold (own client)",
 }
+BACKEND_SERVERS = ["ours-maildir", "qpsmtpd-forkserver", "ours-forward", "qpsmtpd-forward",
+                   "ours-postfixq", "qpsmtpd-postfixq", "ours-discard", "smtp-sink", "postfix", "aiosmtpd"]
+# (ours, the Perl qpsmtpd with the same queue plugin, the plugin)
+BACKEND_PAIRS = [("ours-maildir", "qpsmtpd-forkserver", "queue/maildir"),
+                 ("ours-forward", "qpsmtpd-forward", "queue/smtp-forward"),
+                 ("ours-postfixq", "qpsmtpd-postfixq", "queue/postfix-queue")]
 
 
 def med(xs):
@@ -65,6 +71,11 @@ def main(paths):
         w(f"Packets sent on non-loopback interfaces during the run (whole machine): "
           f"{end[-1]['non_loopback_tx_packets']}.")
     w("")
+    if not scens:                   # e.g. SCENARIOS=backend or dns alone
+        dns_section(by, w)
+        backend_section(by, w)
+        print("\n".join(out))
+        return
 
     def rate(srv, sc):
         return med(r.get("rate") for r in by[(srv, sc)] if r.get("status") == "ok")
@@ -151,6 +162,7 @@ def main(paths):
     w("")
 
     dns_section(by, w)
+    backend_section(by, w)
 
     # ---- targets
     w("### Targets")
@@ -225,6 +237,52 @@ def dns_section(by, w):
           f"[{min(vals):.2f}–{max(vals):.2f}] over {len(vals)} repetition(s).")
     else:
         w("ours-dns ÷ qpsmtpd-dns: not measured (both servers must run in the same repetition with status ok).")
+    w("")
+
+
+def backend_section(by, w):
+    """The backend scenario: each queue plugin into its real peer, ours beside the Perl qpsmtpd."""
+    servers = [s for s in BACKEND_SERVERS if by[(s, "backend")]]
+    if not servers:
+        return
+    first = by[(servers[0], "backend")][0]
+    w(f"### backend: smtp-source -s {first['sessions']} -m {first['messages']} -l {first['size']} -d, "
+      "each queue plugin into its peer (smtp-forward, postfix-queue: a private Postfix that holds every message)")
+    w("")
+    w("| server | reps | msgs | msg/s (median) | min–max | server CPU ms/msg | downstream Postfix CPU ms/msg | "
+      "peak PSS MB | peak RSS MB | peak procs | machine busy % | kept (last rep) | status |")
+    w("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for s in servers:
+        rs = by[(s, "backend")]
+        rates = [r["rate"] for r in rs if r.get("rate")]
+        cpu = med(r["server_cpu_s"] * 1000 / r["messages"] for r in rs if r.get("messages"))
+        down = med(r["downstream_cpu_s"] * 1000 / r["messages"] for r in rs
+                   if r.get("messages") and "downstream_cpu_s" in r)
+        kept = rs[-1].get("delivered")
+        w(f"| {s} | {len(rs)} | {fmt(med(r['messages'] for r in rs))} | {fmt(med(rates))} | "
+          f"{fmt(min(rates))}–{fmt(max(rates))} | {fmt(cpu, 2)} | {fmt(down, 2)} | "
+          f"{fmt(med(r.get('peak_pss_kb') for r in rs) / 1024, 1)} | "
+          f"{fmt(med(r.get('peak_rss_kb') for r in rs) / 1024, 1)} | {fmt(med(r.get('peak_procs') for r in rs))} | "
+          f"{fmt(med(r.get('busy_pct') for r in rs))} | {'–' if kept is None else kept} | "
+          f"{','.join(sorted({r.get('status', '?') for r in rs}))} |")
+    w("")
+    w("| queue plugin | ours ÷ Perl qpsmtpd, msg/s per repetition: median [min–max] | "
+      "Perl ÷ ours, server CPU per message | Perl ÷ ours, peak PSS |")
+    w("|---|---|---|---|")
+    for ours, perl, plugin in BACKEND_PAIRS:
+        reps = defaultdict(dict)
+        for s in (ours, perl):
+            for r in by[(s, "backend")]:
+                if r.get("status") == "ok":
+                    reps[r["rep"]][s] = r
+        both = [d for d in reps.values() if len(d) == 2]
+        if not both:
+            continue
+        speed = [d[ours]["rate"] / d[perl]["rate"] for d in both]
+        cpu = [d[perl]["server_cpu_s"] / max(d[ours]["server_cpu_s"], 1e-3) for d in both]
+        pss = [d[perl]["peak_pss_kb"] / max(d[ours]["peak_pss_kb"], 1) for d in both]
+        w(f"| {plugin} | {med(speed):.2f}× [{min(speed):.2f}–{max(speed):.2f}] ({len(both)} reps) | "
+          f"{med(cpu):.2f}× [{min(cpu):.2f}–{max(cpu):.2f}] | {med(pss):.2f}× [{min(pss):.2f}–{max(pss):.2f}] |")
     w("")
 
 

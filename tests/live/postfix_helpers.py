@@ -70,6 +70,13 @@ def require_postfix(*extra_tools: str) -> None:
         pytest.fail("the private Postfix instance must be started as root (as .ci/run does)")
 
 
+def stop_all(*instances: "PostfixInstance") -> None:
+    """Stops every instance, then fails the test if one did not stop cleanly: a fixture's teardown."""
+    problems = [p for pf in instances for p in pf.stop()]
+    if problems:
+        pytest.fail("\n".join(problems))
+
+
 class PostfixInstance:
     """create() writes the configuration, start() runs `postfix -c DIR check` and
     `postfix -c DIR start`, stop() stops the master and removes the directory."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from postfix_helpers import PostfixInstance, require_postfix
+from postfix_helpers import PostfixInstance, require_postfix, stop_all
 from smtp_helpers import dot_stuff, expect, free_port, make_message
 from tls_helpers import make_pki
 
@@ -48,9 +48,7 @@ def run_postfix(tmp_path, extra: dict[str, str] | None = None):
         pf.start()
         yield pf
     finally:
-        problems = pf.stop()
-        if problems:
-            pytest.fail("\n".join(problems))
+        stop_all(pf)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import MEASUREMENTS
 from crash_helpers import CrashLoad, filler, recipient, started_in_postfix
-from postfix_helpers import PostfixInstance, require_postfix
+from postfix_helpers import PostfixInstance, require_postfix, stop_all
 from smtp_helpers import free_port
 
 SMALL_CLIENTS = 6
@@ -46,9 +46,7 @@ def postfix(tmp_path):
         pf.start()
         yield pf
     finally:
-        problems = pf.stop()
-        if problems:
-            pytest.fail("\n".join(problems))
+        stop_all(pf)
 
 
 def queue_id(text: str) -> str:

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from postfix_helpers import PostfixInstance, require_postfix
+from postfix_helpers import PostfixInstance, require_postfix, stop_all
 from tls_helpers import SERVER_NAME, make_pki
 
 USER, PASSWORD = "relay@test.example", "pf-S3cret-passw0rd"
@@ -46,9 +46,7 @@ def postfix_factory(tmp_path):
         return pf
 
     yield start
-    problems = [p for pf in instances for p in pf.stop()]
-    if problems:
-        pytest.fail("\n".join(problems))
+    stop_all(*instances)
 
 
 def relay_params(port: int, ca: str, mechanism: str, password: str = PASSWORD) -> tuple[dict[str, str], dict[str, str]]:

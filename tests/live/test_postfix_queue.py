@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from crash_helpers import CrashLoad, filler, recipient, started_in_postfix
-from postfix_helpers import PostfixInstance, require_postfix
+from postfix_helpers import PostfixInstance, require_postfix, stop_all
 
 POSTCAT = "/usr/sbin/postcat"
 QUEUED_RE = re.compile(r"^2\.0\.0 Queued! (<[^>]*>) \(Queue-Id: ([0-9A-Za-z]+)\)$")
@@ -62,9 +62,7 @@ def start_postfix(tmp_path):
         return pf
 
     yield start
-    problems = [p for pf in instances for p in pf.stop()]
-    if problems:
-        pytest.fail("\n".join(problems))
+    stop_all(*instances)
 
 
 def cleanup_socket(pf: PostfixInstance) -> Path:

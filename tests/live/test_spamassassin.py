@@ -145,8 +145,9 @@ def test_clean_message_passes_with_spamds_headers(start_daemon, spamd):
     values = dict(fields)
     assert re.fullmatch(r" SpamAssassin \d+\.\d+\.\d+ \(\d{4}-\d\d-\d\d\) on \S+", values["X-Spam-Checker-Version"]), values
     assert re.fullmatch(r" \**", values["X-Spam-Level"]), values
-    status = " ".join(values["X-Spam-Status"].split())
-    assert re.fullmatch(r"No, score=-?\d+\.\d required=5\.0 tests=\S+ autolearn=\S+ autolearn_force=\S+ version=\S+", status), status
+    # Unfolded; spamd folds the tests list after a comma.
+    status = re.sub(r",\s+(?=[A-Z_])", ",", " ".join(values["X-Spam-Status"].split()))
+    assert re.fullmatch(r"No, score=-?\d+\.\d required=5\.0 tests=\S+ autolearn=\S+( autolearn_force=\S+)? version=\S+", status), status
     assert "\n\t" in values["X-Spam-Status"] or len(values["X-Spam-Status"]) < 70  # folded as spamd folds it
     # The upstream fields are renamed (leave_old_headers rename, the default), at the end.
     assert values["X-Old-Spam-Status"] == " Yes, forged upstream" and values["X-Old-Spam-Flag"] == " YES", fields

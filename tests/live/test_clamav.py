@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import MEASUREMENTS
+from scanner_fakes import FakePeer
 from smtp_helpers import dot_stuff, expect, free_port, make_message
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -200,3 +201,22 @@ def test_a_50_mb_message_is_streamed_not_held(start_daemon, clamd):
     MEASUREMENTS.append(f"virus/clamdscan: {len(wire) / 1e6:.0f} MB message scanned in {took:.1f} s; "
                         f"daemon peak memory grew {growth_mb:.1f} MB")
     assert growth_mb < 25, growth_mb
+
+
+def test_garbage_or_silence_from_clamd(start_daemon):
+    garbage, silent = FakePeer(b"I am not clamd\0"), FakePeer(None)
+    try:
+        host, port = garbage.address.split(":")
+        d = start_daemon({"plugins": plugins(f"virus/clamdscan scan_all 1 defer_on_error yes clamd_host {host} clamd_port {port}")})
+        expect(send(d, make_message(EICAR + b"\n")), 451, "4.7.1", contains="Unable to scan for viruses")
+        host, port = silent.address.split(":")
+        d2 = start_daemon({"plugins": plugins(f"virus/clamdscan scan_all 1 timeout 3 defer_on_error yes clamd_host {host} clamd_port {port}")})
+        t0 = time.monotonic()
+        expect(send(d2, make_message(b"hello\n")), 451, "4.7.1", contains="Unable to scan for viruses")
+        assert 2.0 <= time.monotonic() - t0 < 4.0
+        d3 = start_daemon({"plugins": plugins(f"virus/clamdscan scan_all 1 timeout 2 clamd_host {host} clamd_port {port}")})
+        expect(send(d3, make_message(b"hello\n")), 250)  # qpsmtpd's default: unscanned mail passes
+        assert "X-Virus-" not in head(d3.wait_messages(1)[0])
+    finally:
+        garbage.close()
+        silent.close()

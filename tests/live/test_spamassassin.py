@@ -15,14 +15,14 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import MEASUREMENTS
-from smtp_helpers import dot_stuff, expect, free_port, make_message, split_message
+from scanner_fakes import FakePeer
+from smtp_helpers import dot_stuff, expect, free_port, make_message
 
 GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 SENDER, RCPT = "alice@client.example", "u@test.example"
@@ -192,31 +192,19 @@ def test_spamd_down_fails_open_by_default_and_defers_when_asked(start_daemon):
 
 
 def test_silent_spamd_times_out_below_the_hook(start_daemon):
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        accepted: list[socket.socket] = []
-        # Accepts and reads, never answers: the plugin must give up by its own deadline.
-        def serve():
-            while True:
-                try:
-                    conn, _ = listener.accept()
-                except OSError:
-                    return
-                accepted.append(conn)
-        threading.Thread(target=serve, daemon=True).start()
-        where = f"127.0.0.1:{listener.getsockname()[1]}"
-        d = start_daemon({"plugins": plugins(f"spamassassin reject 10 defer_on_error yes timeout 3 spamd_socket {where}")})
+    peer = FakePeer(None)  # accepts, never answers: the plugin must give up by its own deadline
+    try:
+        d = start_daemon({"plugins": plugins(f"spamassassin reject 10 defer_on_error yes timeout 3 spamd_socket {peer.address}")})
         t0 = time.monotonic()
         expect(send(d, make_message(b"hello\n")), 451, "4.7.1", contains="Unable to scan for spam")
         took = time.monotonic() - t0
         assert 2.0 <= took < 4.0, took
-        assert accepted, "the plugin never connected"
-        d2 = start_daemon({"plugins": plugins(f"spamassassin reject 10 timeout 2 spamd_socket {where}")})
+        assert peer.connections == 1
+        d2 = start_daemon({"plugins": plugins(f"spamassassin reject 10 timeout 2 spamd_socket {peer.address}")})
         expect(send(d2, make_message(b"hello\n")), 250)
         assert b"X-Spam-" not in d2.wait_messages(1)[0]
-        for conn in accepted:
-            conn.close()
+    finally:
+        peer.close()
 
 
 def test_messages_per_second_through_spamd(start_daemon, spamd):
@@ -230,3 +218,15 @@ def test_messages_per_second_through_spamd(start_daemon, spamd):
     rate = n / (time.monotonic() - t0)
     d.wait_messages(n, timeout=30)
     MEASUREMENTS.append(f"spamassassin: {rate:.1f} messages/s through spamd (one connection, 1 spamd child, ~2 KB messages)")
+
+
+def test_garbage_from_spamd_fails_open_or_closed(start_daemon):
+    peer = FakePeer(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    try:
+        d = start_daemon({"plugins": plugins(f"spamassassin reject 10 spamd_socket {peer.address}")})
+        expect(send(d, make_message(GTUBE + b"\n")), 250)
+        d2 = start_daemon({"plugins": plugins(f"spamassassin reject 10 defer_on_error yes spamd_socket {peer.address}")})
+        expect(send(d2, make_message(b"hello\n")), 451, "4.7.1", contains="Unable to scan for spam")
+        assert peer.connections == 2
+    finally:
+        peer.close()

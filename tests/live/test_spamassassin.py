@@ -230,3 +230,23 @@ def test_garbage_from_spamd_fails_open_or_closed(start_daemon):
         assert peer.connections == 2
     finally:
         peer.close()
+
+
+def test_a_large_message_is_streamed_to_spamd(start_daemon, spamd):
+    """With size_limit raised, a 50 MB message goes to spamd from the spool in chunks: spamd reads
+    exactly the announced Content-length (else it would wait or refuse), and the daemon's peak
+    memory grows by far less than the message."""
+    d = start_daemon({"plugins": plugins(f"spamassassin reject 10 size_limit 60000000 timeout 110 spamd_socket {spamd.tcp}")})
+    # GTUBE first: SpamAssassin scans only the start of a large body (body_part_scan_size).
+    wire = dot_stuff(make_message(GTUBE + b"\n" + (b"z" * 998 + b"\n") * 50_000))
+    before = d.vmhwm_kb()
+    c = d.client()
+    c.ehlo()
+    t0 = time.monotonic()
+    reply = c.send_message(SENDER, [RCPT], wire)
+    took = time.monotonic() - t0
+    expect(reply, 554, contains="spam score exceeded threshold")
+    growth_mb = (d.vmhwm_kb() - before) / 1024
+    MEASUREMENTS.append(f"spamassassin: {len(wire) / 1e6:.0f} MB message through spamd in {took:.1f} s; "
+                        f"daemon peak memory grew {growth_mb:.1f} MB")
+    assert growth_mb < 25, growth_mb

@@ -161,6 +161,7 @@ import Testing
         #expect(defaults.endpoint == .tcp(host: "localhost", port: 783))
         #expect(defaults.reject == .never && defaults.oldHeaders == .rename && defaults.sizeLimit == 500_000)
         #expect(defaults.subjectPrefix == "*** SPAM ***" && !defaults.deferOnError && defaults.addHeaders)
+        #expect(defaults.spamdUser == nil && !SpamAssassinSettings.processUser().isEmpty)
         let set = try SpamAssassinSettings(
             PluginArguments(["spamd_socket", "/var/run/spamd.sock", "reject_threshold", "12", "relayclient", "skip"]),
             config: InMemoryConfigStore([:]))

@@ -94,8 +94,9 @@ public struct SpamAssassin: SMTPPlugin {
     /// spamd's `User:`: the configured user; with `spamd_user vpopmail` and one recipient, the
     /// recipient's address, so spamd reads that user's preferences (qpsmtpd's per-user prefs).
     func spamdUser(recipients: [Mailbox]) -> String {
-        if settings.spamdUser == "vpopmail", recipients.count == 1 { return recipients[0].address }
-        return settings.spamdUser
+        guard let configured = settings.spamdUser else { return SpamAssassinSettings.processUser() }
+        if configured == "vpopmail", recipients.count == 1 { return recipients[0].address }
+        return configured
     }
 
     /// The verdict from spamd's X-Spam-Status field, or from its `Spam:` line when the site's

@@ -29,8 +29,9 @@ struct SpamAssassinSettings: Sendable {
     /// `headers none`: keep the verdict in the note only.
     var addHeaders = true
     var oldHeaders: OldHeaders = .rename
-    /// `spamd_user`; by default the user the daemon runs as, as spamc would send.
-    var spamdUser: String
+    /// `spamd_user`; nil sends the user the daemon runs as when it scans (as spamc would), which
+    /// is the `--user` it dropped to, not the root that loaded the plugins.
+    var spamdUser: String?
     /// `relayclient skip`: relay clients' mail is not scored.
     var skipRelayClients = false
     /// Larger messages are not scanned (qpsmtpd's 500,000 bytes).
@@ -40,7 +41,6 @@ struct SpamAssassinSettings: Sendable {
     var deferOnError = false
 
     init(_ arguments: PluginArguments, config: any ConfigStore) throws {
-        spamdUser = Self.processUser()
         var words = arguments.words[...]
         while let key = words.popFirst() {
             guard let value = words.popFirst() else {
@@ -106,9 +106,18 @@ struct SpamAssassinSettings: Sendable {
         }
     }
 
-    /// The effective user's name, as spamc sends it when not told otherwise.
+    /// The effective user's name, as spamc sends it when not told otherwise (getpwuid_r: hooks
+    /// run on many threads at once).
     static func processUser() -> String {
-        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "nobody" }
-        return String(cString: name)
+        var buffer = [CChar](repeating: 0, count: 4096)
+        return buffer.withUnsafeMutableBufferPointer { storage in
+            // The name points into `storage`, so it is read inside this closure.
+            var entry = passwd()
+            var found: UnsafeMutablePointer<passwd>?
+            guard let base = storage.baseAddress else { return "nobody" }
+            let status = getpwuid_r(geteuid(), &entry, base, storage.count, &found)
+            guard status == 0, found != nil, let name = entry.pw_name else { return "nobody" }
+            return String(cString: name)
+        }
     }
 }

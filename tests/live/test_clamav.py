@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MEASUREMENTS
+from conftest import MEASUREMENTS, write_config
 from scanner_fakes import FakePeer
 from smtp_helpers import dot_stuff, expect, free_port, make_message
 
@@ -220,3 +220,17 @@ def test_garbage_or_silence_from_clamd(start_daemon):
     finally:
         garbage.close()
         silent.close()
+
+
+@pytest.mark.parametrize("name, alternative", [
+    ("virus/uvscan", "virus/clamdscan"), ("virus/sophie", "virus/clamdscan"), ("virus/aveclient", "virus/clamav"),
+    ("virus/bitdefender", "virus/clamdscan"), ("virus/hbedv", "virus/clamdscan"), ("virus/kavscanner", "virus/clamdscan"),
+    ("dspam", "spamassassin"),
+])
+def test_check_config_names_the_supported_scanner(qpsmtpd_bin, tmp_path, name, alternative):
+    cfg = write_config(tmp_path / "config", {"me": "localhost", "plugins": f"rcpt_ok\n{name}\nqueue/maildir ./Maildir"})
+    p = subprocess.run([qpsmtpd_bin, "check-config", "--config", str(cfg)], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=20)
+    out = p.stdout + p.stderr
+    assert p.returncode != 0, out
+    assert "plugins:2" in out and f"plugin '{name}': not supported" in out and alternative in out, out

@@ -79,5 +79,11 @@ public enum BuiltInPlugins {
         ("logging/apache", ApacheLogger.self),
         ("queue/qmail-queue", QmailQueue.self),
         ("queue/exim-bsmtp", EximBSMTPQueue.self),
+        ("spamassassin", SpamAssassin.self),
+        ("virus/clamdscan", ClamdScan.self),
+        ("virus/clamav", ClamAVCommand.self),
+        ("clamav", ClamAVCommand.self),
+        ("virus/klez_filter", KlezFilter.self),
+        ("klez_filter", KlezFilter.self),
     ]
 }

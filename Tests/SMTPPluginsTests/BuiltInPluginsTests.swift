@@ -105,6 +105,12 @@ import Testing
             "logging/connection_id": ([], [.logging]),
             "logging/transaction_id": ([], [.logging, .mail, .resetTransaction, .postConnection]),
             "logging/apache": ([], [.logging]),
+            "spamassassin": (["reject", "10"], [.dataPost]),
+            "virus/clamdscan": (["scan_all", "1"], [.dataPost]),
+            "virus/clamav": (["action=reject"], [.dataPost]),
+            "clamav": ([], [.dataPost]),
+            "virus/klez_filter": ([], [.dataPost]),
+            "klez_filter": ([], [.dataPost]),
         ]
         #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {

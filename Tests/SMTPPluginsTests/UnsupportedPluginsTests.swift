@@ -49,12 +49,12 @@ import Testing
 
     @Test func theLoaderExplainsInsteadOfSayingUnknown() throws {
         // check_relay, an alias of relay, loads; the others are explained or unknown.
-        let config = InMemoryConfigStore(["plugins": ["auth/auth_vpopmail", "virus/clamav", "check_relay", "no_such_plugin"]])
+        let config = InMemoryConfigStore(["plugins": ["auth/auth_vpopmail", "virus/uvscan", "check_relay", "no_such_plugin"]])
         let (_, errors) = PluginLoader(registry: .builtIn, config: config, services: PluginServices(hostName: "mx.test.example"), logger: .init(label: "test")).load()
         let messages = errors.map(\.description)
         #expect(messages.count == 3)
         #expect(messages[0].contains("plugin 'auth/auth_vpopmail': not supported: it links vpopmail's own library"))
-        #expect(messages[1].contains("plugin 'virus/clamav': not yet supported: content filters come with"))
+        #expect(messages[1].contains("plugin 'virus/uvscan': not supported: McAfee's uvscan is discontinued; use virus/clamdscan"))
         #expect(messages[2].contains("unknown plugin 'no_such_plugin'"))
     }
 }

@@ -5,7 +5,6 @@
 public enum UnsupportedPlugins {
     /// Not written yet; the word after it says where it will come from.
     private static let notYet = "not yet supported"
-    private static let contentIssue = "\(notYet): content filters come with the content-filter work"
 
     public static let explanations: [String: String] = [
         // Senders, recipients and connection policy.
@@ -31,19 +30,13 @@ public enum UnsupportedPlugins {
         "domainkeys": "not supported: DomainKeys (RFC 4870) is historic and replaced by DKIM",
 
         // Content filters.
-        "spamassassin": contentIssue,
-        "dspam": "not supported: DSPAM is no longer maintained; use spamassassin (when it comes) or a milter",
-        "virus/clamdscan": contentIssue,
-        "virus/clamav": "\(contentIssue) (as virus/clamdscan, which talks to clamd)",
-        "clamav": "old name of virus/clamav, \(contentIssue)",
-        "virus/aveclient": "not supported: Kaspersky's aveclient is discontinued; use virus/clamdscan when it comes",
-        "virus/bitdefender": "not supported: BitDefender's bdc scanner is discontinued; use virus/clamdscan when it comes",
-        "virus/hbedv": "not supported: H+BEDV AntiVir's command-line scanner is discontinued; use virus/clamdscan when it comes",
-        "virus/kavscanner": "not supported: Kaspersky's kavscanner is discontinued; use virus/clamdscan when it comes",
-        "virus/sophie": "not supported: the Sophie daemon is discontinued; use virus/clamdscan when it comes",
-        "virus/uvscan": "not supported: McAfee's uvscan is discontinued; use virus/clamdscan when it comes",
-        "virus/klez_filter": "not supported: it looks for the 2002 Klez worm only; any virus scanner finds it",
-        "klez_filter": "old name of virus/klez_filter, not supported: it looks for the 2002 Klez worm only",
+        "dspam": "not supported: DSPAM is no longer maintained (and not in Debian 12); use spamassassin, which asks spamd",
+        "virus/aveclient": "not supported: Kaspersky's aveclient is discontinued; use virus/clamdscan (clamd) or virus/clamav (ClamAV's command-line scanner)",
+        "virus/bitdefender": "not supported: BitDefender's bdc scanner is discontinued; use virus/clamdscan (clamd) or virus/clamav (ClamAV's command-line scanner)",
+        "virus/hbedv": "not supported: H+BEDV AntiVir's command-line scanner is discontinued; use virus/clamdscan (clamd) or virus/clamav (ClamAV's command-line scanner)",
+        "virus/kavscanner": "not supported: Kaspersky's kavscanner is discontinued; use virus/clamdscan (clamd) or virus/clamav (ClamAV's command-line scanner)",
+        "virus/sophie": "not supported: the Sophie daemon is discontinued; use virus/clamdscan (clamd) or virus/clamav (ClamAV's command-line scanner)",
+        "virus/uvscan": "not supported: McAfee's uvscan is discontinued; use virus/clamdscan (clamd) or virus/clamav (ClamAV's command-line scanner)",
         "virus/check_for_hi_virus": "removed from qpsmtpd in 0.80",
         "check_for_hi_virus": "removed from qpsmtpd in 0.80",
 

@@ -1,0 +1,68 @@
+import SMTPPluginAPI
+
+/// One `HEADERS` request to spamd (SpamAssassin's spamc/spamd protocol 1.5): the request line,
+/// `Content-length` (the exact byte count of what follows, which spamd reads and no more),
+/// `User`, a blank line, then the message streamed from the spool with qpsmtpd's
+/// `X-Envelope-From` field in front. spamd answers with a status line, `Spam: True ; 7.2 / 5.0`,
+/// and the header block as it would rewrite it, and closes the connection.
+struct SpamdClient {
+    let connector: any OutboundConnector
+    let endpoint: OutboundEndpoint
+    let reader: any SpoolReader
+
+    /// A reply longer than this is not a header block: cut off rather than buffered.
+    static let maximumReply = 1 << 20
+
+    func check(
+        _ message: SpooledMessage, header: MessageHeader, sender: String, user: String, deadline: ContinuousClock.Instant
+    ) async throws -> SpamdReply {
+        let envelope = Array("X-Envelope-From: \(sender)\r\n".utf8)
+        let length = try await envelope.count + OutgoingMessageLength.of(message, header: header, reader: reader)
+        let request = Array("HEADERS SPAMC/1.5\r\nContent-length: \(length)\r\nUser: \(user)\r\n\r\n".utf8) + envelope
+
+        let connection = try await connector.connect(to: endpoint, deadline: deadline)
+        do {
+            try await connection.write(request, deadline: deadline)
+            for try await chunk in OutgoingMessage(message, header: header, reader: reader) {
+                try await connection.write(chunk, deadline: deadline)
+            }
+            let reply = try await Self.readReply(from: connection, deadline: deadline)
+            await connection.close()
+            return reply
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    static func readReply(from connection: any OutboundConnection, deadline: ContinuousClock.Instant) async throws -> SpamdReply {
+        try SpamdReply.checkStatusLine(try await connection.readLine(maxLength: 1024, deadline: deadline))
+        var verdict: SpamdReply.Verdict?
+        var contentLength: Int?
+        while true {
+            let line = try await connection.readLine(maxLength: 8192, deadline: deadline)
+            if line.isEmpty { break }
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            let value = String(line[line.index(after: colon)...]).trimmingSpacesAndTabs()
+            if name == "spam" { verdict = SpamdReply.parseVerdict(value) }
+            if name == "content-length" { contentLength = Int(value) }
+        }
+        var block: [UInt8] = []
+        if let contentLength {
+            guard contentLength <= maximumReply else {
+                throw SpamdReply.Failure(description: "spamd announced a \(contentLength)-byte reply")
+            }
+            block = try await connection.read(exactly: contentLength, deadline: deadline)
+        } else {
+            // Without a length the reply ends where spamd closes the connection.
+            while true {
+                let more = try await connection.readAvailable(deadline: deadline)
+                if more.isEmpty { break }
+                block += more
+                if block.count > maximumReply { throw SpamdReply.Failure(description: "spamd's reply is too long") }
+            }
+        }
+        return SpamdReply(verdict: verdict, fields: SpamdReply.spamFields(in: String(decoding: block, as: UTF8.self)))
+    }
+}

@@ -79,5 +79,6 @@ public enum BuiltInPlugins {
         ("logging/apache", ApacheLogger.self),
         ("queue/qmail-queue", QmailQueue.self),
         ("queue/exim-bsmtp", EximBSMTPQueue.self),
+        ("milter", MilterPlugin.self),
     ]
 }

@@ -1,3 +1,4 @@
+import SMTPCore
 import SMTPPluginAPI
 
 /// The stages a milter may ask macros for (SMFIM_* in mfdef.h), with the command each one's
@@ -44,6 +45,10 @@ struct MilterMacroValues {
     var hostName: String
     /// The recipient being sent at the RCPT stage.
     var recipient: String?
+    /// The sender at the MAIL stage, before the session has stored it in the transaction.
+    var mailSender: ReversePath?
+
+    private var sender: ReversePath? { mailSender ?? transaction?.sender }
 
     func value(of name: String) -> String? {
         let bare = name.hasPrefix("{") && name.hasSuffix("}") ? String(name.dropFirst().dropLast()) : name
@@ -63,9 +68,9 @@ struct MilterMacroValues {
         case "auth_type": return connection.authMechanism
         case "auth_authen": return connection.authUser
         case "i": return transaction?.id
-        case "mail_addr": return transaction?.sender?.address
-        case "mail_host": return transaction?.sender?.mailbox?.domain
-        case "mail_mailer": return transaction?.sender == nil ? nil : "smtp"
+        case "mail_addr": return sender?.address
+        case "mail_host": return sender?.mailbox?.domain
+        case "mail_mailer": return sender == nil ? nil : "smtp"
         case "rcpt_mailer": return recipient == nil ? nil : "smtp"
         case "rcpt_addr": return recipient
         case "rcpt_host": return recipient.flatMap { $0.split(separator: "@").last.map(String.init) }

@@ -55,6 +55,7 @@ public struct MilterPlugin: SMTPPlugin {
     }
 
     func helo(_ context: HookContext, _ host: String) async -> HookResult {
+        if let refusal = context.connection[note: note]?.snapshot.connectionRefusal { return refusal.result(at: context.hook) }
         guard let state = usable(context) else { return .declined }
         return await ask(context, state, .helo(host), stage: .helo, scope: .connection)
     }
@@ -70,7 +71,7 @@ public struct MilterPlugin: SMTPPlugin {
             $0.inMessage = true
         }
         let words = [sender.formatted] + parameters.map(\.written)
-        return await ask(context, state, .mail(words), stage: .mail, scope: .message)
+        return await ask(context, state, .mail(words), stage: .mail, scope: .message, sender: sender)
     }
 
     func rcpt(_ context: HookContext, _ transaction: Transaction, _ recipient: Mailbox, _ parameters: [ESMTPParameter]) async -> HookResult {
@@ -161,15 +162,11 @@ public struct MilterPlugin: SMTPPlugin {
     /// The body after the header block, in chunks of at most 65535 bytes read from the spool one
     /// at a time. Returns the milter's decision when it is not "continue" (SKIP included).
     private func sendBody(_ body: SpooledMessage, _ conversation: MilterConversation, _ context: HookContext, limit: ContinuousClock.Instant) async throws -> MilterResponse? {
-        var first = true
-        for try await piece in context.services.spool.chunks(of: body, from: body.bodyOffset, chunkSize: MilterCommand.maxBodyChunk) {
-            var chunk = piece
-            if first {
-                first = false
-                // The spooled body starts with the empty line that ended the header block.
-                if chunk.starts(with: [0x0D, 0x0A]) { chunk.removeFirst(2) }
-                if chunk.isEmpty { continue }
-            }
+        // The spooled body starts with the empty line that ended the header block (unless the
+        // header ended at a line that was not a field); the milter gets what follows it.
+        let separator = try await context.services.spool.read(body, at: body.bodyOffset, maxCount: 2)
+        let start = body.bodyOffset + (separator == [0x0D, 0x0A] ? 2 : 0)
+        for try await chunk in context.services.spool.chunks(of: body, from: start, chunkSize: MilterCommand.maxBodyChunk) {
             let response = try await conversation.send(.body(chunk), timeout: settings.contentTimeout, limit: limit)
             if response == .skip && !conversation.options.steps.contains(.skip) { throw MilterProtocolError("milter sent SKIP it did not negotiate") }
             if response != .continue { return response }
@@ -180,12 +177,12 @@ public struct MilterPlugin: SMTPPlugin {
     // MARK: Decisions
 
     /// Sends one command and turns the answer into the hook's result.
-    private func ask(_ context: HookContext, _ state: MilterSessionState, _ command: MilterCommand, stage: MilterMacroStage?, scope: MilterVerdict.Scope, recipient: String? = nil) async -> HookResult {
+    private func ask(_ context: HookContext, _ state: MilterSessionState, _ command: MilterCommand, stage: MilterMacroStage?, scope: MilterVerdict.Scope, recipient: String? = nil, sender: ReversePath? = nil) async -> HookResult {
         guard let conversation = state.conversation else { return .declined }
         do {
             var macros: [MilterMacro] = []
             if let stage {
-                let values = MilterMacroValues(connection: context.connection, transaction: context.transaction, hostName: context.services.hostName, recipient: recipient)
+                let values = MilterMacroValues(connection: context.connection, transaction: context.transaction, hostName: context.services.hostName, recipient: recipient, mailSender: sender)
                 macros = values.macros(named: conversation.macroNames(stage))
             }
             let response = try await conversation.send(

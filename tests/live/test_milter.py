@@ -379,3 +379,38 @@ def test_opendkim_signs_after_another_milter_and_the_signature_verifies(start_da
     forged = subprocess.run([DEBIAN_PYTHON, str(FIXTURES / "dkim_verify.py"), str(path), str(base / "test.txt")],
                             capture_output=True, text=True, timeout=60)
     assert forged.returncode == 1, forged.stdout + forged.stderr
+
+
+def test_fifty_megabytes_stream_through_the_milter(start_daemon, milter):
+    """A 50 MB message reaches the milter whole, in chunks of at most 65535 octets read from the
+    spool, and the daemon's peak RSS grows by nothing near its size."""
+    from conftest import MEASUREMENTS
+    d = start_daemon(plugins(f"milter rec {milter.where}"))
+    _, reply = send(d, [USER1], make_message(b"warm-up\n"))
+    expect(reply, 250)
+    hwm_before = d.vmhwm_kb()
+    line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ab\r\n"
+    chunk = line * 13_000
+    n_chunks = 50 * 1024 * 1024 // len(chunk) + 1
+    before = len(milter.events())
+    t0 = time.monotonic()
+    c = d.client(timeout=300)
+    c.ehlo()
+    expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 250)
+    expect(c.cmd(f"RCPT TO:<{USER1}>"), 250)
+    expect(c.cmd("DATA"), 354)
+    c.sock.sendall(dot_stuff(make_message(b"", subject="50MB")))
+    for _ in range(n_chunks):
+        c.sock.sendall(chunk)
+    c.sock.sendall(b".\r\n")
+    expect(c.reply(timeout=300), 250)
+    elapsed = time.monotonic() - t0
+    growth_mb = (d.vmhwm_kb() - hwm_before) / 1024
+    bodies = [e for e in milter.wait_for("eom")[before:] if e[0] == "body"]
+    # The empty body line of make_message(b"") comes first, then the chunks.
+    assert sum(e[1] for e in bodies) == len(b"\r\n") + n_chunks * len(chunk), len(bodies)
+    assert max(e[1] for e in bodies) == 65535
+    msg = f"milter: 50 MB message through the recording milter in {elapsed:.1f}s, VmHWM growth {growth_mb:.1f} MB"
+    print(msg)
+    MEASUREMENTS.append(msg)
+    assert growth_mb < 24, growth_mb

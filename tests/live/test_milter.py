@@ -414,3 +414,78 @@ def test_fifty_megabytes_stream_through_the_milter(start_daemon, milter):
     print(msg)
     MEASUREMENTS.append(msg)
     assert growth_mb < 24, growth_mb
+
+
+def test_slow_at_a_command_and_refusals_at_mail_and_discard_at_rcpt(start_daemon, milter):
+    d = start_daemon(plugins(f"milter rec {milter.where} command_timeout 1"))
+    milter.control(sleep={"rcpt": 3})
+    c = d.client()
+    c.ehlo()
+    expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 250)
+    t0 = time.monotonic()
+    # No default_action on the line: tempfail, as in Postfix.
+    expect(c.cmd(f"RCPT TO:<{USER1}>"), 451, "4.7.1", "try again later")
+    assert time.monotonic() - t0 < 2.5
+    d.assert_alive()
+    # A new session gets a new conversation; MAIL refused for the message only.
+    time.sleep(2.5)  # let the slow milter finish its sleep
+    milter.control(answers={"mail": "tempfail"})
+    c = d.client()
+    c.ehlo()
+    expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 451, "4.7.1")
+    milter.control(answers={"rcpt": "discard"})
+    expect(c.cmd("RSET"), 250)
+    expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 250)
+    expect(c.cmd(f"RCPT TO:<{USER1}>"), 250)
+    expect(c.cmd("DATA"), 354)
+    c.send(dot_stuff(make_message(b"discarded at rcpt\n")) + b".\r\n")
+    expect(c.reply(timeout=30), 250)
+    time.sleep(0.5)
+    assert d.messages() == []
+
+
+def test_garbage_after_a_good_negotiation(start_daemon):
+    """A peer that negotiates properly, then answers CONNECT with a response code that does not exist."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def read_packet(conn):
+        head = b""
+        while len(head) < 4:
+            head += conn.recv(4 - len(head))
+        length = int.from_bytes(head, "big")
+        data = b""
+        while len(data) < length:
+            data += conn.recv(length - len(data))
+        return data
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    read_packet(conn)  # OPTNEG
+                    answer = b"O" + (6).to_bytes(4, "big") + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+                    conn.sendall(len(answer).to_bytes(4, "big") + answer)
+                    while read_packet(conn)[:1] == b"D":  # macros, then CONNECT
+                        pass
+                    conn.sendall((1).to_bytes(4, "big") + b"Z")
+                    conn.recv(100)
+                except OSError:
+                    pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        d = start_daemon(plugins(f"milter junk inet:{port}@127.0.0.1 default_action reject"))
+        c = d.client()
+        c.ehlo()
+        expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 550, "5.7.1", "Command rejected")
+        assert "unknown response 'Z'" in d.log_tail(200)
+        d.assert_alive()
+    finally:
+        server.close()

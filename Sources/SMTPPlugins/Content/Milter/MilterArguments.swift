@@ -19,9 +19,10 @@ struct MilterArguments: Sendable, Hashable {
     /// Each body chunk and the end-of-message answer (Postfix's milter_content_timeout is 300 s;
     /// ours stays under the default plugin_timeout of 120 s).
     var contentTimeout: Duration = .seconds(100)
-    /// qpsmtpd's milter plugin let mail through when the milter failed; Postfix's default is
-    /// tempfail. We follow qpsmtpd.
-    var defaultAction: MilterDefaultAction = .accept
+    /// Postfix's default. qpsmtpd's plugin had none: a milter it could not reach made its later
+    /// hooks die, which refused HELO with Perl's error text; a temporary refusal keeps the mail
+    /// with the client until the milter is back, and neither loses it nor lets it in unchecked.
+    var defaultAction: MilterDefaultAction = .tempfail
 
     init(_ arguments: PluginArguments) throws {
         let words = arguments.words

@@ -119,7 +119,7 @@ import Testing
 
     @Test func lineArguments() throws {
         let defaults = try MilterArguments(PluginArguments(["dkim", "inet:8891@127.0.0.1"]))
-        #expect(defaults.defaultAction == .accept)
+        #expect(defaults.defaultAction == .tempfail)
         #expect(defaults.commandTimeout == .seconds(30))
         let set = try MilterArguments(PluginArguments(["dkim", "8891", "default_action", "tempfail", "command_timeout", "2.5", "timeout", "20"]))
         #expect(set.defaultAction == .tempfail)

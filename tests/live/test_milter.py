@@ -71,11 +71,11 @@ class RecordingMilter:
         return [e[0] for e in self.events() if e[0] not in ("ready", "negotiated")]
 
 
-def start_recording_milter(base: Path, where: str) -> RecordingMilter:
+def start_recording_milter(base: Path, where: str, *options: str) -> RecordingMilter:
     base.mkdir(parents=True, exist_ok=True)
     if not Path(DEBIAN_PYTHON).exists():
         pytest.fail("no /usr/bin/python3 (apt-get install python3-milter, see .ci/run)")
-    proc = subprocess.Popen([DEBIAN_PYTHON, str(FIXTURES / "recording_milter.py"), where, str(base)],
+    proc = subprocess.Popen([DEBIAN_PYTHON, str(FIXTURES / "recording_milter.py"), where, str(base), *options],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_listening(where, proc, "recording_milter.py (needs python3-milter)")
     return RecordingMilter(base, where, proc)
@@ -495,3 +495,26 @@ def test_garbage_after_a_good_negotiation(start_daemon):
         d.assert_alive()
     finally:
         server.close()
+
+
+def test_header_values_with_their_leading_space(start_daemon, tmp_path):
+    """SMFIP_HDR_LEADSPC: header values go out exactly as written after the colon (folds as LF),
+    and a milter's new value is stored exactly as it sent it."""
+    m = start_recording_milter(tmp_path / "m", f"inet:{free_port()}@127.0.0.1", "leading-space")
+    try:
+        m.control(actions=[["addheader", "X-Spaced", "  two spaces"], ["addheader", "X-Tight", "none"]])
+        d = start_daemon(plugins(f"milter rec {m.where}"))
+        message = make_message(b"body\n", subject="spaced", extra_headers=["X-Folded: first\n  second"])
+        _, reply = send(d, [USER1], message)
+        expect(reply, 250)
+        events = m.wait_for("eom")
+        negotiated = [e for e in events if e[0] == "negotiated"][0]
+        assert negotiated[2] & 0x100000, negotiated  # SMFIP_HDR_LEADSPC
+        headers = [(e[1], e[2]) for e in events if e[0] == "header"]
+        assert ("Subject", " spaced") in headers and ("X-Folded", " first\n  second") in headers, headers
+        header, _ = split_stored(d.wait_messages(1)[0])
+        assert "X-Spaced:  two spaces" in header and "X-Tight:none" in header, header
+        assert "X-Folded: first" in header and "  second" in header, header
+    finally:
+        m.proc.terminate()
+        m.proc.wait(timeout=10)

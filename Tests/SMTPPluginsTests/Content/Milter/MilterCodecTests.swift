@@ -129,3 +129,25 @@ import Testing
         #expect(throws: PluginArgumentError.self) { try MilterArguments(PluginArguments(["dkim", "8891", "colour", "blue"])) }
     }
 }
+
+/// What goes out and what waits for an answer under the negotiated steps and version.
+@Suite struct MilterStepTests {
+    @Test func declinedStepsAreLeftOutAndNoReplyStepsNotAwaited() {
+        let options = MilterNegotiation(version: 6, actions: [], steps: [.noHelo, .noReplyHeader, .noReplyRcpt, .noUnknown])
+        #expect(!options.wants(.helo("h")))
+        #expect(options.wants(.connect(hostName: "h", address: .unknown)) && options.answers(.connect(hostName: "h", address: .unknown)))
+        #expect(options.wants(.header(name: "a", value: "b")) && !options.answers(.header(name: "a", value: "b")))
+        #expect(options.wants(.rcpt(["<a@b>"])) && !options.answers(.rcpt(["<a@b>"])))
+        #expect(!options.wants(.unknown("XFOO")))
+        #expect(options.wants(.endOfBody) && options.answers(.endOfBody))
+        #expect(!options.answers(.abort) && !options.answers(.quit) && !options.answers(.macros(.connect, [])))
+    }
+
+    @Test func olderVersionsGetNeitherDataNorUnknown() {
+        let v2 = MilterNegotiation(version: 2, actions: [], steps: [])
+        #expect(!v2.wants(.data) && !v2.wants(.unknown("XFOO")))
+        let v3 = MilterNegotiation(version: 3, actions: [], steps: [])
+        #expect(!v3.wants(.data) && v3.wants(.unknown("XFOO")))
+        #expect(MilterNegotiation(version: 6, actions: [], steps: []).wants(.data))
+    }
+}

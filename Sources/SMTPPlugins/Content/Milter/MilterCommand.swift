@@ -39,7 +39,7 @@ enum MilterCommand: Sendable, Hashable {
     case abort
     case quit
 
-    /// The byte that names the command, for logs and for checking NR_* steps.
+    /// The packet this command goes out as.
     var packet: MilterPacket {
         var data: [UInt8] = []
         switch self {

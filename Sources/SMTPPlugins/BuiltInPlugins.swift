@@ -85,5 +85,6 @@ public enum BuiltInPlugins {
         ("clamav", ClamAVCommand.self),
         ("virus/klez_filter", KlezFilter.self),
         ("klez_filter", KlezFilter.self),
+        ("milter", MilterPlugin.self),
     ]
 }

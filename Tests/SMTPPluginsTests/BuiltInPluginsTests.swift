@@ -40,6 +40,7 @@ import Testing
             "queue/smtp-forward": (["127.0.0.1"], [.queue]),
             "async/queue/smtp-forward": (["127.0.0.1", "2525", "proxy"], [.mail, .rcpt, .queue, .resetTransaction]),
             "queue/lmtp": (["/run/dovecot/lmtp"], [.queue]),
+            "milter": (["dkim", "inet:8891@127.0.0.1"], [.connect, .helo, .ehlo, .mail, .rcpt, .data, .dataPost, .resetTransaction, .unrecognizedCommand, .disconnect]),
             "count_unrecognized_commands": (["5"], [.unrecognizedCommand]),
             "dont_require_anglebrackets": ([], [.mailPre, .rcptPre]),
             "logging/warn": (["6"], [.logging]),

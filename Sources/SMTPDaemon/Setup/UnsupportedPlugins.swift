@@ -48,7 +48,6 @@ public enum UnsupportedPlugins {
         "logging/file_connection": "use 'logging/file nosplit reopen PATH' (add %i to PATH for a file per connection)",
 
         // Miscellaneous.
-        "milter": notYet,
         "user_config": "not supported: per-user config files under home directories are read by no plugin here",
         "http_config": "not supported: config is read at start and on SIGHUP, never fetched per lookup from a web server",
         "karma_tool": "a script for karma's Perl database, not a plugin",

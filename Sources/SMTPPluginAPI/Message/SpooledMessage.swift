@@ -127,6 +127,12 @@ public final class SpooledMessage: Sendable {
         }
     }
 
+    /// A new, empty message spooled where this one is, with the same memory threshold: for a plugin
+    /// that replaces the body (a milter's SMFIR_REPLBODY) without holding it whole in memory.
+    public func makeReplacement() -> SpooledMessage {
+        SpooledMessage(spoolDirectory: spoolDirectory, memoryThreshold: memoryThreshold)
+    }
+
     /// Removes the spool file now instead of waiting for the transaction to end.
     public func discard() {
         state.withLock {

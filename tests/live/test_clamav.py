@@ -8,75 +8,17 @@ from __future__ import annotations
 
 import base64
 import shutil
-import signal
-import socket
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from conftest import MEASUREMENTS, write_config
 from scanner_fakes import FakePeer
+from scanner_daemons import EICAR, EICAR_FOUND_NAME as FOUND_NAME, clamd  # noqa: F401 (clamd is a fixture)
 from smtp_helpers import dot_stuff, expect, free_port, make_message
 
-EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-SIGNATURE = "Qpsmtpd.Test.EICAR"
-# clamd names signatures from a database that is not ClamAV's own this way.
-FOUND_NAME = SIGNATURE + ".UNOFFICIAL"
 SENDER, RCPT = "alice@client.example", "u@test.example"
-
-
-class Clamd:
-    def __init__(self, base: Path, port: int, socket_path: Path):
-        self.base, self.port, self.socket_path = base, port, socket_path
-        self.conf = base / "clamd.conf"
-
-
-@pytest.fixture(scope="module")
-def clamd():
-    binary = shutil.which("clamd") or "/usr/sbin/clamd"
-    if not Path(binary).exists():
-        pytest.fail("clamd is missing (apt-get install clamav-daemon, see .ci/run)")
-    base = Path(tempfile.mkdtemp(prefix="qpsmtpd-clamd-"))
-    base.chmod(0o755)
-    db = base / "db"
-    db.mkdir()
-    (db / "qpsmtpd-test.ndb").write_text(f"{SIGNATURE}:0:*:{EICAR.hex()}\n")
-    port, socket_path = free_port(), base / "clamd.sock"
-    conf = base / "clamd.conf"
-    conf.write_text(f"Foreground yes\nDatabaseDirectory {db}\nTCPSocket {port}\nTCPAddr 127.0.0.1\n"
-                    f"LocalSocket {socket_path}\nPidFile {base / 'clamd.pid'}\nLogFile {base / 'clamd.log'}\n"
-                    "MaxThreads 2\nStreamMaxLength 100M\nMaxScanSize 200M\nMaxFileSize 100M\n")
-    proc = subprocess.Popen([binary, "--config-file", str(conf)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not (socket_path.exists() and _answers_ping(port)):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            err = proc.stderr.read().decode(errors="replace") if proc.poll() is not None else ""
-            proc.kill()
-            pytest.fail(f"clamd did not start: {err}")
-        time.sleep(0.2)
-    try:
-        yield Clamd(base, port, socket_path)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _answers_ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-            s.sendall(b"zPING\0")
-            return s.recv(100) == b"PONG\0"
-    except OSError:
-        return False
 
 
 def plugins(line: str) -> str:

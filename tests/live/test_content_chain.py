@@ -6,8 +6,8 @@ import time
 
 from conftest import MEASUREMENTS
 from smtp_helpers import dot_stuff, expect, make_message
-from test_clamav import EICAR, FOUND_NAME, clamd, with_attachment  # noqa: F401 (clamd is a fixture)
-from test_spamassassin import GTUBE, spamd  # noqa: F401 (spamd is a fixture)
+from scanner_daemons import EICAR, EICAR_FOUND_NAME as FOUND_NAME, GTUBE, clamd, spamd  # noqa: F401 (fixtures)
+from test_clamav import with_attachment
 
 SENDER, RCPT = "alice@client.example", "u@test.example"
 

@@ -8,89 +8,15 @@ with spamd's X-Spam-* fields on top, and a spamd that is down or silent lets mai
 from __future__ import annotations
 
 import email.utils
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import time
-from pathlib import Path
-
-import pytest
 
 from conftest import MEASUREMENTS
 from scanner_fakes import FakePeer
+from scanner_daemons import GTUBE, spamd  # noqa: F401 (spamd is a fixture)
 from smtp_helpers import dot_stuff, expect, free_port, make_message
 
-GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 SENDER, RCPT = "alice@client.example", "u@test.example"
-RULES = Path("/usr/share/spamassassin")
-
-
-class Spamd:
-    def __init__(self, base: Path, port: int, socket_path: Path, proc: subprocess.Popen):
-        self.base, self.port, self.socket_path, self.proc = base, port, socket_path, proc
-
-    @property
-    def tcp(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        path = self.base / "spamd.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-
-@pytest.fixture(scope="module")
-def spamd():
-    binary = shutil.which("spamd") or "/usr/sbin/spamd"
-    if not os.access(binary, os.X_OK) or not (RULES / "10_default_prefs.cf").exists():
-        pytest.fail("spamd or SpamAssassin's rules are missing (apt-get install spamd spamassassin, see .ci/run)")
-    # spamd started as root runs its children as nobody: the directory must be theirs to use.
-    base = Path(tempfile.mkdtemp(prefix="qpsmtpd-spamd-"))
-    base.chmod(0o777)
-    site = base / "site"
-    site.mkdir()
-    # The .pre files load SpamAssassin's plugins (Check among them: without it spamd cannot scan).
-    for pre in Path("/etc/spamassassin").glob("*.pre"):
-        shutil.copy(pre, site / pre.name)
-    (site / "local.cf").write_text("required_score 5.0\nreport_safe 0\nuse_bayes 0\nuse_auto_whitelist 0\n")
-    port, socket_path = free_port(), base / "spamd.sock"
-    cmd = [binary, "--nouser-config", "--local", "--max-children", "1", "--listen", f"127.0.0.1:{port}",
-           "--listen", str(socket_path), "--allowed-ips", "127.0.0.1", "--configpath", str(RULES),
-           "--siteconfigpath", str(site), "--pidfile", str(base / "spamd.pid"), "--syslog", str(base / "spamd.log"),
-           "--helper-home-dir", str(base)]
-    if os.geteuid() == 0:
-        cmd += ["--username", "nobody", "--socketmode", "0666"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    daemon = Spamd(base, port, socket_path, proc)
-    deadline = time.monotonic() + 60
-    while not (socket_path.exists() and _answers_ping(port)):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            err = proc.stderr.read().decode(errors="replace") if proc.poll() is not None else ""
-            proc.kill()
-            pytest.fail(f"spamd did not start: {' '.join(cmd)}\n{err}\n{daemon.log()[-2000:]}")
-        time.sleep(0.2)
-    try:
-        yield daemon
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _answers_ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-            s.sendall(b"PING SPAMC/1.5\r\n\r\n")
-            return s.recv(100).startswith(b"SPAMD/1.5 0 PONG")
-    except OSError:
-        return False
 
 
 def plugins(line: str) -> str:

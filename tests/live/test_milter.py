@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner_fakes import FakePeer
 from smtp_helpers import dot_stuff, expect, free_port, make_message
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -304,24 +305,9 @@ def test_milter_down(start_daemon, action):
 
 
 def test_garbage_answers(start_daemon):
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    port = server.getsockname()[1]
-
-    def serve():
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            with conn:
-                conn.recv(100)
-                conn.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")  # length 0x48545450: out of range
-
-    threading.Thread(target=serve, daemon=True).start()
+    server = FakePeer(b"HTTP/1.0 400 Bad Request\r\n\r\n")  # length 0x48545450: out of range
     try:
-        d = start_daemon(plugins(f"milter junk inet:{port}@127.0.0.1 default_action tempfail"))
+        d = start_daemon(plugins(f"milter junk {server.address} default_action tempfail"))
         c = d.client()
         c.ehlo()
         expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 451, "4.7.1")

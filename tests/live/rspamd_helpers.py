@@ -62,9 +62,12 @@ NETWORK_MODULES = [
 ]
 
 # The fields rspamd asks the MTA to add (`milter.add_headers` over HTTP, SMFIR_* over milter):
-# its result with every symbol, and the queue id we told it.
+# its result with every symbol, and the queue id we told it; also for our 127.0.0.1 clients,
+# which the module skips by default.
 MILTER_HEADERS = """\
 use = ["x-spamd-result", "x-rspamd-queue-id"];
+skip_local = false;
+skip_authenticated = false;
 """
 
 LOCAL_LUA = """\

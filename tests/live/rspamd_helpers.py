@@ -24,6 +24,8 @@ directory lives outside pytest's 0700 tmp tree and is handed to that user.
 from __future__ import annotations
 
 import contextlib
+import grp
+import ipaddress
 import os
 import pwd
 import shutil
@@ -60,6 +62,15 @@ NETWORK_MODULES = [
     "antivirus", "external_services", "clickhouse", "elastic", "metadata_exporter", "metric_exporter",
     "bimi", "maillist", "spamtrap", "multimap", "trie", "external_relay", "aws_s3", "dynamic_conf",
 ]
+
+# rspamd's resolver: a loopback port where nothing listens, so every lookup fails here at once.
+DNS_OPTIONS = """\
+dns {
+    nameserver = ["127.0.0.1:1"];
+    timeout = 0.2s;
+    retransmits = 1;
+}
+"""
 
 # The fields rspamd asks the MTA to add (`milter.add_headers` over HTTP, SMFIR_* over milter):
 # its result with every symbol, and the queue id we told it; also for our 127.0.0.1 clients,
@@ -133,6 +144,43 @@ class Rspamd:
         return pids
 
 
+    def pids(self) -> list[int]:
+        """The main process and its workers."""
+        pids = [self.proc.pid]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    pids.append(int(entry.name))
+        return pids
+
+    def udp_peers(self) -> set[tuple[str, int]]:
+        """Where rspamd's UDP sockets (its DNS resolver's) are connected to, from /proc."""
+        inodes = set()
+        for pid in self.pids():
+            try:
+                for fd in Path(f"/proc/{pid}/fd").iterdir():
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+            except OSError:
+                continue
+        peers = set()
+        for table in ("/proc/net/udp", "/proc/net/udp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                if cols[9] in inodes:
+                    address, port = cols[2].split(":")
+                    raw = bytes.fromhex(address)
+                    # /proc writes each 32-bit word in host (little-endian) order.
+                    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                    peers.add((str(ipaddress.ip_address(raw)), int(port, 16)))
+        return peers
+
+
 def _config(base: Path, port: int, milter_port: int | None) -> str:
     milter = ""
     if milter_port is not None:
@@ -157,11 +205,9 @@ options {{
     pidfile = "{base}/run/rspamd.pid";
     .include "$CONFDIR/options.inc"
     filters = "chartable,regexp";
-    dns {{
-        nameserver = ["127.0.0.1:1"];
-        timeout = 0.2s;
-        retransmits = 1;
-    }}
+    # After the package's options.inc, merged into its dns section (a second `dns` block here
+    # would be dropped, and rspamd would ask resolv.conf's servers).
+    .include(try=false; priority=1,duplicate=merge) "$LOCAL_CONFDIR/local.d/options.inc"
     local_addrs = [];
     hs_cache_dir = "{base}/db";
     # The 50 MB test message must be scanned, not refused for its size.
@@ -192,6 +238,7 @@ def start_rspamd(milter: bool = False):
         (base / sub).mkdir(exist_ok=True)
     local = base / "local"
     (local / "local.d" / "actions.conf").write_text(ACTIONS)
+    (local / "local.d" / "options.inc").write_text(DNS_OPTIONS)
     for module in NETWORK_MODULES:
         (local / "local.d" / f"{module}.conf").write_text("enabled = false;\n")
     (local / "local.d" / "milter_headers.conf").write_text(MILTER_HEADERS)
@@ -209,7 +256,7 @@ def start_rspamd(milter: bool = False):
             os.chown(path, user.pw_uid, user.pw_gid)
         cmd += ["-u", "_rspamd", "-g", "_rspamd"]
     else:
-        cmd += ["-u", pwd.getpwuid(os.geteuid()).pw_name, "-g", str(os.getegid())]
+        cmd += ["-u", pwd.getpwuid(os.geteuid()).pw_name, "-g", grp.getgrgid(os.getegid()).gr_name]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     daemon = Rspamd(base, port, milter_port, proc)
     deadline = time.monotonic() + STARTUP_TIMEOUT

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import re
+import socket
 import time
 
 import pytest
@@ -62,6 +63,13 @@ def header_of(stored: bytes) -> dict[str, str]:
     return fields
 
 
+def eventually(condition, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return result
+
+
 def names_of(stored: bytes) -> list[str]:
     head = re.split(rb"\r?\n\r?\n", stored, maxsplit=1)[0].decode()
     return [line.split(":", 1)[0] for line in re.split(r"\r?\n", head) if line[:1] not in (" ", "\t")]
@@ -73,7 +81,22 @@ def test_gtube_is_rejected_with_rspamds_message(start_daemon, rspamd):
     expect(reply, 554, "5.7.1", contains="Gtube pattern")
     assert reply.lines == ["5.7.1 Gtube pattern"], reply
     assert d.messages() == []
-    assert "queue-id: <" in rspamd.log()
+
+
+def test_rspamd_asks_only_the_dead_loopback_resolver(rspamd):
+    """The helper's isolation: rspamd looks up the rDNS name of a client address it is given
+    without a Hostname, and its resolver's socket points at 127.0.0.1:1 (nothing listens),
+    not at resolv.conf's servers. Asked directly, since rspamd skips the lookup for 127.0.0.1."""
+    body = b"Subject: x\r\nFrom: a@b.example\r\n\r\nhello\r\n"
+    host, port = rspamd.address.split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(b"POST /checkv2 HTTP/1.1\r\nIP: 192.0.2.7\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert b'"RDNS_NONE"' in answer, answer
+    peers = rspamd.udp_peers() - {("0.0.0.0", 0), ("::", 0)}
+    assert peers == {("127.0.0.1", 1)}, (peers, [l for l in rspamd.log().splitlines() if "nameserver" in l])
 
 
 def test_clean_message_passes_with_the_status_and_rspamds_headers(start_daemon, rspamd):
@@ -87,7 +110,17 @@ def test_clean_message_passes_with_the_status_and_rspamds_headers(start_daemon, 
     assert names_of(stored).count("X-Spam-Status") == 1
     # rspamd's own fields (milter_headers: x-spamd-result, x-rspamd-queue-id) from milter.add_headers.
     assert fields["X-Spamd-Result"].startswith("default: False ["), fields
-    assert re.fullmatch(r"\S+", fields["X-Rspamd-Queue-Id"]), fields
+    # The queue id rspamd was told is our transaction's; its log shows the envelope it was told.
+    qid = fields["X-Rspamd-Queue-Id"]
+    # (Both logs are written after the reply: wait for them.)
+    assert eventually(lambda: any(f"message {qid} from <{SENDER}>" in line for line in d.stderr_lines)), (qid, d.log_tail())
+
+    def task_lines():
+        return [line for line in rspamd.log().splitlines() if f"qid: <{qid}>" in line and "rspamd_task_write_log" in line]
+    assert eventually(task_lines), rspamd.log()[-3000:]
+    task = task_lines()
+    assert len(task) == 1, task
+    assert f"ip: 127.0.0.1, from: <{SENDER}>" in task[0] and f"rcpts: <{RCPT}>" in task[0], task
     # Every symbol rspamd matched, with its score; the envelope made it there (one recipient).
     assert "RCPT_COUNT_ONE(0.00)" in fields["X-Spam-Symbols"], fields
     assert stored.rstrip().endswith(b"Lunch at noon tomorrow?")

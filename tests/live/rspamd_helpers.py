@@ -127,23 +127,6 @@ class Rspamd:
         path = self.base / "log" / "rspamd.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def worker_pids(self) -> list[int]:
-        """The normal workers' process ids (children of the main process titled `rspamd: normal`)."""
-        pids = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == self.proc.pid and "normal" in cmdline:
-                pids.append(int(entry.name))
-        return pids
-
-
     def pids(self) -> list[int]:
         """The main process and its workers."""
         pids = [self.proc.pid]

@@ -86,5 +86,6 @@ public enum BuiltInPlugins {
         ("virus/klez_filter", KlezFilter.self),
         ("klez_filter", KlezFilter.self),
         ("milter", MilterPlugin.self),
+        ("rspamd", Rspamd.self),
     ]
 }

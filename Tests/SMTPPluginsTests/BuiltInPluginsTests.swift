@@ -112,6 +112,7 @@ import Testing
             "clamav": ([], [.dataPost]),
             "virus/klez_filter": ([], [.dataPost]),
             "klez_filter": ([], [.dataPost]),
+            "rspamd": ([], [.dataPost]),
         ]
         #expect(Set(cases.keys) == Set(BuiltInPlugins.all.map(\.name)), "every built-in plugin has a case")
         for (name, type) in BuiltInPlugins.all {

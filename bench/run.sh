@@ -9,6 +9,7 @@
 #   SERVERS="ours-dns qpsmtpd-dns" SCENARIOS=dns bench/run.sh   # the DNS plugins side by side
 #   SERVERS="ours-forward qpsmtpd-forward ours-postfixq qpsmtpd-postfixq ours-maildir qpsmtpd-forkserver" \
 #       SCENARIOS=backend bench/run.sh                             # the queue plugins into Postfix
+#   SERVERS="ours-scan qpsmtpd-scan" SCENARIOS=scan bench/run.sh  # clamd + spamd in the chain
 #
 # Environment (defaults in brackets):
 #   REPS [3]        repetitions, servers interleaved (order rotated each repetition)
@@ -18,11 +19,14 @@
 #   SERVERS         subset of: ours-maildir ours-discard smtp-sink postfix qpsmtpd-forkserver aiosmtpd
 #                   ours-dns qpsmtpd-dns (not in the default list: they run only the dns scenario)
 #                   ours-forward qpsmtpd-forward ours-postfixq qpsmtpd-postfixq (not in the default
-#                   list: they run only the backend scenario)
-#   SCENARIOS       subset of: big50m par20_reuse par20_conn seq1_reuse par20_100k idle dns backend
+#                   list: they run only the backend scenario); ours-scan qpsmtpd-scan (not in the
+#                   default list: they run only the scan scenario)
+#   SCENARIOS       subset of: big50m par20_reuse par20_conn seq1_reuse par20_100k idle dns backend scan
 #   DNS_SESSIONS [2000], DNS_CONCURRENCY [20]   the dns scenario's sessions (times SCALE)
 #   BACKEND_N [1000], BACKEND_CONCURRENCY [10]  the backend scenario's messages (times SCALE)
 #                   and smtp-source sessions (-s, each reusing its connection)
+#   SCAN_N [200], SCAN_CONCURRENCY [4]         the scan scenario's messages (times SCALE) and
+#                   connections (each reusing its connection; also spamd's number of children)
 #   LOGLEVEL [6]    loglevel for our daemon and the Perl qpsmtpd (6 = info)
 #   BENCH_DIR [/tmp/qpsmtpd-bench]  venv, configs, Maildirs, logs, results
 #   OUT             results file [$BENCH_DIR/results/run-DATE.jsonl]
@@ -42,6 +46,15 @@
 # "postfix" peer, servers/NAME-downstream) whose header_checks put every message on hold:
 # queued and fsync'ed, never delivered, so the queueing path is what is measured. A run is
 # "ok" only if the hold queue then holds exactly as many messages as smtp-source sent.
+#
+# The scan scenario: ~4 KB multipart messages (text and a 1.5 KB base64 attachment) from the
+# harness's own client through virus/clamdscan (clamd's UNIX socket, scan_all 1) then
+# spamassassin (spamd over TCP, reject 10) then queue/maildir, the same plugin lines in our
+# daemon and in the Perl qpsmtpd, against ONE private spamd and ONE private clamd started once
+# for the scenario (bench/lib/scanners.py: spamd --local --nouser-config with the package's
+# rules, clamd with an EICAR-only signature database; nothing from the network). Before each
+# measured run GTUBE and EICAR must be refused; a run is "ok" only if every message was
+# accepted, kept in the Maildir and carries X-Spam-Status and X-Virus-Checked.
 # All other traffic goes to 127.0.0.1, ports 2530-2599. Every server is started in its own
 # session and stopped by its PID. Re-print a table: bench/lib/summarize.py FILE.jsonl
 set -euo pipefail
@@ -79,7 +92,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     --reps "$REPS" --scale "$SCALE" --idle-n "$IDLE_N" --peer-idle-n "$PEER_IDLE_N" --big-mb "$BIG_MB" \
     --loglevel "$LOGLEVEL" --servers "$SERVERS" --scenarios "$SCENARIOS" \
     --dns-sessions "${DNS_SESSIONS:-2000}" --dns-concurrency "${DNS_CONCURRENCY:-20}" \
-    --backend-n "${BACKEND_N:-1000}" --backend-concurrency "${BACKEND_CONCURRENCY:-10}"
+    --backend-n "${BACKEND_N:-1000}" --backend-concurrency "${BACKEND_CONCURRENCY:-10}" \
+    --scan-n "${SCAN_N:-200}" --scan-concurrency "${SCAN_CONCURRENCY:-4}"
 echo >&2
 echo "bench/run.sh: results in $OUT" >&2
 "$PY" "$ROOT/bench/lib/summarize.py" "$OUT"

@@ -5,7 +5,10 @@
 #
 # - Debian packages: postfix (for smtp-source, smtp-sink and a private smtpd
 #   instance), qpsmtpd (the Perl original, run as forkserver), python3-venv, unbound
-#   (the dns scenario's private DNS server; its system service is never started).
+#   (the dns scenario's private DNS server; its system service is never started),
+#   libclamav-client-perl (ClamAV::Client: the Perl qpsmtpd's virus/clamdscan plugin needs it
+#   for the scan scenario; spamd, spamassassin, clamav-daemon are the scan scenario's scanners,
+#   their system services are never started: the harness runs private instances).
 #   Postfix is installed with debconf "No configuration", so no system MTA is
 #   configured, and no service is started while installing (policy-rc.d).
 # - aiosmtpd from PyPI, in a venv at $BENCH_DIR/venv.
@@ -20,7 +23,8 @@ AIOSMTPD_VERSION=${AIOSMTPD_VERSION:-1.4.6}
 say() { echo "bench/setup: $*" >&2; }
 [ "$(id -u)" -eq 0 ] || { say "run as root"; exit 1; }
 
-want=(postfix qpsmtpd python3-venv procps iproute2 unbound)
+want=(postfix qpsmtpd python3-venv procps iproute2 unbound
+      libclamav-client-perl spamd spamassassin clamav-daemon)
 need=()
 for pkg in "${want[@]}"; do
     if ! dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed; then
@@ -53,7 +57,8 @@ if ss -Hltn 'sport = :25' | grep -q .; then
     say "WARNING: something listens on port 25; the benchmark never uses that port"
 fi
 
-for tool in /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/bin/qpsmtpd-forkserver /usr/lib/postfix/sbin/master /usr/sbin/unbound; do
+for tool in /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/bin/qpsmtpd-forkserver /usr/lib/postfix/sbin/master /usr/sbin/unbound \
+            /usr/sbin/spamd /usr/sbin/clamd; do
     [ -x "$tool" ] || { say "missing $tool after install"; exit 1; }
 done
 id qpsmtpd >/dev/null 2>&1 || { say "the qpsmtpd package did not create user qpsmtpd"; exit 1; }

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clients  # noqa: E402
 import dnszone  # noqa: E402
 import procs  # noqa: E402
+import scanners  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
@@ -51,12 +52,16 @@ LOADS = {
 # "backend" runs on every server but the DNS ones (ours-maildir and qpsmtpd-forkserver give the
 # Maildir baseline); the four backend servers queue into a private Postfix of their own (the
 # "downstream", started and stopped with them) and run nothing else.
-ALL_SCENARIOS = ["big50m"] + list(LOADS) + ["idle", "dns"]
+# "scan" runs only on the two scan servers (virus/clamdscan then spamassassin, against one
+# private clamd and one private spamd shared by both), and they run nothing else.
+ALL_SCENARIOS = ["big50m"] + list(LOADS) + ["idle", "dns", "scan"]
 ALL_SERVERS = ["ours-maildir", "ours-discard", "smtp-sink", "postfix", "qpsmtpd-forkserver", "aiosmtpd",
-               "ours-dns", "qpsmtpd-dns", "ours-forward", "qpsmtpd-forward", "ours-postfixq", "qpsmtpd-postfixq"]
-OURS = ("ours-maildir", "ours-discard", "ours-dns", "ours-forward", "ours-postfixq")
-PERL = ("qpsmtpd-forkserver", "qpsmtpd-dns", "qpsmtpd-forward", "qpsmtpd-postfixq")
+               "ours-dns", "qpsmtpd-dns", "ours-forward", "qpsmtpd-forward", "ours-postfixq", "qpsmtpd-postfixq",
+               "ours-scan", "qpsmtpd-scan"]
+OURS = ("ours-maildir", "ours-discard", "ours-dns", "ours-forward", "ours-postfixq", "ours-scan")
+PERL = ("qpsmtpd-forkserver", "qpsmtpd-dns", "qpsmtpd-forward", "qpsmtpd-postfixq", "qpsmtpd-scan")
 DNS_SERVERS = ("ours-dns", "qpsmtpd-dns")
+SCAN_SERVERS = ("ours-scan", "qpsmtpd-scan")
 # server -> how it reaches its downstream Postfix: SMTP to its smtpd, or its cleanup socket
 BACKEND_SERVERS = {"ours-forward": "smtp", "qpsmtpd-forward": "smtp",
                    "ours-postfixq": "cleanup", "qpsmtpd-postfixq": "cleanup"}
@@ -66,6 +71,8 @@ def runs(server, scenario):
     """Which scenarios a server takes part in."""
     if server in DNS_SERVERS or scenario == "dns":
         return server in DNS_SERVERS and scenario == "dns"
+    if server in SCAN_SERVERS or scenario == "scan":
+        return server in SCAN_SERVERS and scenario == "scan"
     if server in BACKEND_SERVERS:
         return scenario == "backend"
     return True
@@ -140,8 +147,8 @@ class Server:
         cfg = os.path.join(self.dir, "config")
         write(f"{cfg}/me", f"bench.{DOMAIN}\n")
         write(f"{cfg}/rcpthosts", f"{DOMAIN}\n")
-        write(f"{cfg}/plugins", "\n".join(self._dns_plugins() + ["count_unrecognized_commands 4", "rcpt_ok",
-                                                                   self._queue_plugin(), ""]))
+        write(f"{cfg}/plugins", "\n".join(self._dns_plugins() + ["count_unrecognized_commands 4", "rcpt_ok"]
+                                          + self._scan_plugins() + [self._queue_plugin(), ""]))
         if self.name == "ours-dns":
             for name, text in dnszone.ours_files(self.a.dns_port).items():
                 write(f"{cfg}/{name}", text)
@@ -156,8 +163,8 @@ class Server:
         write(f"{cfg}/me", f"bench.{DOMAIN}\n")
         write(f"{cfg}/rcpthosts", f"{DOMAIN}\n")
         write(f"{cfg}/plugin_dirs", "/usr/share/qpsmtpd/plugins\n")
-        write(f"{cfg}/plugins", "\n".join(self._dns_plugins() + ["count_unrecognized_commands 4", "rcpt_ok",
-                                                                   self._queue_plugin(), ""]))
+        write(f"{cfg}/plugins", "\n".join(self._dns_plugins() + ["count_unrecognized_commands 4", "rcpt_ok"]
+                                          + self._scan_plugins() + [self._queue_plugin(), ""]))
         if self.name == "qpsmtpd-dns":
             # The same zones; Net::DNS is pointed at the bench's unbound by BenchResolver.pm.
             files = dnszone.ours_files(self.a.dns_port)
@@ -185,6 +192,10 @@ class Server:
 
     def _dns_plugins(self):
         return dnszone.PLUGINS if self.name in DNS_SERVERS else []
+
+    def _scan_plugins(self):
+        """The same scanner chain for both scan servers, at data_post before the queue."""
+        return scanners.plugin_lines(self.a.spamd, self.a.clamd) if self.name in SCAN_SERVERS else []
 
     def _postfix_config(self):
         etc = os.path.join(self.dir, "etc")
@@ -297,7 +308,7 @@ class Server:
         if self.name in OURS:
             if self.name in BACKEND_SERVERS:
                 self.maildir = None              # the downstream keeps the mail
-            elif self.name in ("ours-maildir", "ours-dns"):
+            elif self.name in ("ours-maildir", "ours-dns", "ours-scan"):
                 self.maildir = os.path.join(self.dir, "Maildir")
                 make_maildir(self.maildir)
             else:
@@ -543,6 +554,69 @@ def run_dns(server, a):
     return m
 
 
+def scanned_in_maildir(path):
+    """How many kept messages carry both scanners' fields (each was really scanned)."""
+    n = 0
+    for sub in ("new", "cur"):
+        for e in os.scandir(os.path.join(path, sub)):
+            with open(e.path, "rb") as f:
+                head = f.read(65536).split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+            if b"\nX-Spam-Status:" in head and b"\nX-Virus-Checked:" in head:
+                n += 1
+    return n
+
+
+def run_scan(server, a):
+    """GTUBE and EICAR must be refused (the chain is on), then --scan-n ~4 KB MIME messages over
+    --scan-concurrency connections; ok only if every one is accepted, kept in the Maildir and
+    marked by both scanners. spamd's and clamd's CPU is measured beside the server's."""
+    checks = {}
+    for what, msg in (("gtube", scanners.gtube_message(MAIL_FROM, RCPT)),
+                      ("eicar", scanners.eicar_message(MAIL_FROM, RCPT))):
+        try:
+            checks[what] = clients.one_message(server.port, msg, MAIL_FROM, RCPT)
+        except (OSError, ConnectionError, RuntimeError) as e:
+            checks[what] = (0, f"error: {e}")
+    refused = all(code >= 500 for code, _ in checks.values())
+    warm = [scanners.clean_message(MAIL_FROM, RCPT, 900000 + i) for i in range(a.scan_concurrency * 3)]
+    clients.message_batch(server.port, warm, a.scan_concurrency, MAIL_FROM, RCPT)
+    server.clean()
+    msgs = [scanners.clean_message(MAIL_FROM, RCPT, i) for i in range(a.scan_n)]
+    # Both servers are one process when idle. The forkserver reaps a finished child only on its
+    # next loop (up to 1 s later), and an unreaped child's CPU is in nobody's account: wait until
+    # the warm-up's children are gone, so measure() starts from one process and, at the end,
+    # waits for every measured child to be reaped.
+    procs.settle(server.sid, 1)
+    spamd0, clamd0 = a.spamd.cpu_seconds(), a.clamd.cpu_seconds()
+    load0 = os.getloadavg()[0]             # the machine is shared: say how busy it was
+    (accepted, others, errors, times), m = measure(
+        server, lambda: clients.message_batch(server.port, msgs, a.scan_concurrency, MAIL_FROM, RCPT))
+    # a spamd child that has just exited counts only once spamd has reaped it
+    procs.settle(a.spamd.sid, len(procs.members(a.spamd.sid)), limit_s=2)
+    m.update(spamd_cpu_s=round(a.spamd.cpu_seconds() - spamd0, 3),
+             clamd_cpu_s=round(a.clamd.cpu_seconds() - clamd0, 3),
+             loadavg_1m=[round(load0, 2), round(os.getloadavg()[0], 2)])
+    delivered, scanned = server.delivered(), scanned_in_maildir(server.maildir)
+    times.sort()
+    q = statistics.quantiles(times, n=100, method="inclusive") if len(times) > 1 else [0.0] * 99
+    problems = []
+    if not refused:
+        problems.append("gtube/eicar not refused")
+    if accepted != a.scan_n or others or errors:
+        problems.append(f"accepted {accepted}/{a.scan_n} others {others} errors {errors}")
+    if delivered != a.scan_n:
+        problems.append(f"kept {delivered}")
+    if scanned != a.scan_n:
+        problems.append(f"scanned {scanned}")
+    m.update(messages=a.scan_n, sessions=a.scan_concurrency, size=len(msgs[0]), accepted=accepted,
+             rate=round(a.scan_n / m["seconds"], 2), delivered=delivered, scanned=scanned,
+             gtube_reply=checks["gtube"][1], eicar_reply=checks["eicar"][1],
+             lat_p50_ms=round(q[49], 1), lat_p90_ms=round(q[89], 1), lat_p99_ms=round(q[98], 1),
+             status="ok" if not problems else "; ".join(problems))
+    server.clean()
+    return m
+
+
 def run_idle(server, n, a):
     sync()
     base_rss, base_pss, base_procs = procs.tree_memory(server.sid)
@@ -590,6 +664,8 @@ def main():
     ap.add_argument("--dns-concurrency", type=int, default=20)
     ap.add_argument("--backend-n", type=int, default=1000)
     ap.add_argument("--backend-concurrency", type=int, default=10)
+    ap.add_argument("--scan-n", type=int, default=200)
+    ap.add_argument("--scan-concurrency", type=int, default=4)
     a = ap.parse_args()
     servers = a.servers.split()
     scenarios = a.scenarios.split()
@@ -636,6 +712,8 @@ def main():
         unbound = dnszone.Unbound(a.bench_dir, a.dns_port).start()
         log(f"unbound: {dnszone.ADDRESS}:{a.dns_port}, zones {' '.join(dnszone.DNSBL_ZONES)} {dnszone.RHSBL_ZONE}")
     a.dns_sessions = max(len(dnszone.CLIENTS), int(a.dns_sessions * a.scale))
+    a.spamd = a.clamd = None
+    a.scan_n = max(a.scan_concurrency, int(a.scan_n * a.scale))
     tx0 = non_loopback_tx()
     smtp_log = open(os.path.join(a.bench_dir, "logs", "smtp-source.log"), "ab")
     current = [None]
@@ -645,6 +723,13 @@ def main():
 
     signal.signal(signal.SIGTERM, on_signal)
     try:
+        if any(s in SCAN_SERVERS for s in servers) and "scan" in scenarios:
+            # one spamd (a child per connection of the load) and one clamd for every repetition
+            a.spamd = scanners.Spamd(os.path.join(a.bench_dir, "spamd"), pick_port(2580),
+                                     a.scan_concurrency).start()
+            a.clamd = scanners.Clamd(pick_port(2585), max(2, a.scan_concurrency)).start()
+            log(f"spamd: 127.0.0.1:{a.spamd.port} ({a.scan_concurrency} children); "
+                f"clamd: {a.clamd.socket_path} and 127.0.0.1:{a.clamd.port}")
         for rep in range(1, a.reps + 1):
             order = servers[(rep - 1) % len(servers):] + servers[:(rep - 1) % len(servers)]
             for name in order:
@@ -654,7 +739,7 @@ def main():
                 srv = Server(name, a)
                 current[0] = srv
                 srv.start(2530 + ALL_SERVERS.index(name) * 5)
-                if a.warmup:
+                if a.warmup and name not in SCAN_SERVERS:      # run_scan warms up with its own messages
                     smtp_source(srv, 20, a.warmup, 4096, True, smtp_log, 120)
                     srv.clean()
                 for scen in scenarios:
@@ -667,6 +752,8 @@ def main():
                         emit({**base, **run_big(srv, a)})
                     elif scen == "dns":
                         emit({**base, **run_dns(srv, a)})
+                    elif scen == "scan":
+                        emit({**base, **run_scan(srv, a)})
                     elif scen == "idle":
                         n = a.idle_n if name in OURS else min(a.idle_n, a.peer_idle_n)
                         emit({**base, **run_idle(srv, n, a)})
@@ -679,6 +766,9 @@ def main():
             current[0].stop()
         if unbound:
             unbound.stop()
+        for daemon in (a.spamd, a.clamd):
+            if daemon:
+                daemon.stop()
         emit(dict(kind="end", finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
                   non_loopback_tx_packets=non_loopback_tx() - tx0))
 

@@ -226,3 +226,89 @@ def dns_mix(port, plan, concurrency=20, step_timeout=30.0):
 
     times, seconds = asyncio.run(main())
     return counts, times, seconds
+
+
+def dot_stuffed(message):
+    """The message as DATA carries it: CRLF lines, a leading dot doubled, the final dot line."""
+    lines = message.split(b"\r\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return b"".join((b"." + ln if ln.startswith(b".") else ln) + b"\r\n" for ln in lines) + b".\r\n"
+
+
+def one_message(port, message, mail_from, rcpt, timeout=120.0):
+    """Sends one message on a connection of its own; returns (code, reply line) after the dot."""
+    c = Conn(port, timeout=timeout)
+    c.reply()
+    c.cmd("EHLO check.bench.client", 250)
+    c.cmd(f"MAIL FROM:<{mail_from}>", 250)
+    c.cmd(f"RCPT TO:<{rcpt}>", 250)
+    c.cmd("DATA", 354)
+    c.sock.sendall(dot_stuffed(message))
+    code, line = c.reply()
+    c.close()
+    return code, line.decode(errors="replace")
+
+
+def message_batch(port, messages, concurrency, mail_from, rcpt, step_timeout=120.0):
+    """Sends `messages` (bytes each) over `concurrency` connections, each reusing its connection
+    for the messages it takes from a shared list, without pipelining. Returns (accepted, other
+    replies {code: count}, errors, per-message ms from MAIL to the reply after the dot)."""
+    todo = list(enumerate(messages))
+    todo.reverse()
+    counts = {"accepted": 0, "errors": 0}
+    others = {}
+    times = []
+
+    async def reply(reader):
+        while True:
+            line = await asyncio.wait_for(reader.readline(), step_timeout)
+            if len(line) < 4:
+                raise ConnectionError(f"short reply line {line!r}")
+            if line[3:4] != b"-":
+                return int(line[:3])
+
+    async def worker(i):
+        try:
+            r, w = await asyncio.wait_for(asyncio.open_connection(HOST, port), step_timeout)
+        except (OSError, asyncio.TimeoutError):
+            counts["errors"] += 1
+            return
+        try:
+            if await reply(r) != 220:
+                raise ConnectionError("no greeting")
+            w.write(b"EHLO batch%d.bench.client\r\n" % i)
+            if await reply(r) != 250:
+                raise ConnectionError("EHLO refused")
+            while todo:
+                _, msg = todo.pop()
+                t0 = time.perf_counter()
+                code = 0
+                for line, want in ((f"MAIL FROM:<{mail_from}>".encode(), 250),
+                                   (f"RCPT TO:<{rcpt}>".encode(), 250), (b"DATA", 354)):
+                    w.write(line + b"\r\n")
+                    code = await reply(r)
+                    if code != want:
+                        break
+                else:
+                    w.write(dot_stuffed(msg))
+                    code = await reply(r)
+                if code == 250:
+                    counts["accepted"] += 1
+                    times.append((time.perf_counter() - t0) * 1000.0)
+                else:
+                    others[code] = others.get(code, 0) + 1
+                    w.write(b"RSET\r\n")
+                    await reply(r)
+            w.write(b"QUIT\r\n")
+            await reply(r)
+        except (OSError, ConnectionError, asyncio.TimeoutError):
+            counts["errors"] += 1
+        finally:
+            w.close()
+
+    async def main():
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+
+    asyncio.run(main())
+    return counts["accepted"], others, counts["errors"] + len(todo), times

@@ -71,9 +71,10 @@ def main(paths):
         w(f"Packets sent on non-loopback interfaces during the run (whole machine): "
           f"{end[-1]['non_loopback_tx_packets']}.")
     w("")
-    if not scens:                   # e.g. SCENARIOS=backend or dns alone
+    if not scens:                   # e.g. SCENARIOS=backend, dns or scan alone
         dns_section(by, w)
         backend_section(by, w)
+        scan_section(by, w)
         print("\n".join(out))
         return
 
@@ -163,6 +164,7 @@ def main(paths):
 
     dns_section(by, w)
     backend_section(by, w)
+    scan_section(by, w)
 
     # ---- targets
     w("### Targets")
@@ -283,6 +285,67 @@ def backend_section(by, w):
         pss = [d[perl]["peak_pss_kb"] / max(d[ours]["peak_pss_kb"], 1) for d in both]
         w(f"| {plugin} | {med(speed):.2f}× [{min(speed):.2f}–{max(speed):.2f}] ({len(both)} reps) | "
           f"{med(cpu):.2f}× [{min(cpu):.2f}–{max(cpu):.2f}] | {med(pss):.2f}× [{min(pss):.2f}–{max(pss):.2f}] |")
+    w("")
+
+
+def scan_section(by, w):
+    """The scan scenario: virus/clamdscan + spamassassin + queue/maildir, ours beside the Perl
+    qpsmtpd, with the shared spamd's and clamd's CPU per message (where the time goes)."""
+    servers = [s for s in ("ours-scan", "qpsmtpd-scan") if by[(s, "scan")]]
+    if not servers:
+        return
+    first = by[(servers[0], "scan")][0]
+    w(f"### scan: {first['messages']} MIME messages of {first['size']} bytes over {first['sessions']} connections, "
+      "virus/clamdscan (clamd, UNIX socket) → spamassassin (spamd, TCP) → queue/maildir")
+    w("")
+    w("| server | reps | msg/s (median) | min–max | msg p50/p90/p99 ms | server CPU ms/msg | spamd CPU ms/msg | "
+      "clamd CPU ms/msg | peak PSS MB | peak RSS MB | peak procs | machine busy % | kept+scanned (last rep) | status |")
+    w("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+
+    def per_msg(rs, key):
+        return med(r[key] * 1000 / r["messages"] for r in rs if r.get("messages") and key in r)
+
+    for s in servers:
+        rs = by[(s, "scan")]
+        rates = [r["rate"] for r in rs if r.get("rate")]
+        lat = "/".join(fmt(med(r.get(k) for r in rs)) for k in ("lat_p50_ms", "lat_p90_ms", "lat_p99_ms"))
+        last = rs[-1]
+        w(f"| {s} | {len(rs)} | {fmt(med(rates), 2)} | {fmt(min(rates), 2)}–{fmt(max(rates), 2)} | {lat} | "
+          f"{fmt(per_msg(rs, 'server_cpu_s'), 2)} | {fmt(per_msg(rs, 'spamd_cpu_s'), 1)} | "
+          f"{fmt(per_msg(rs, 'clamd_cpu_s'), 2)} | {fmt(med(r.get('peak_pss_kb') for r in rs) / 1024, 1)} | "
+          f"{fmt(med(r.get('peak_rss_kb') for r in rs) / 1024, 1)} | {fmt(med(r.get('peak_procs') for r in rs))} | "
+          f"{fmt(med(r.get('busy_pct') for r in rs))} | {last.get('delivered')}+{last.get('scanned')} | "
+          f"{','.join(sorted({r.get('status', '?') for r in rs}))} |")
+    w("")
+    for s in servers:
+        last = by[(s, "scan")][-1]
+        w(f"- {s} refused GTUBE with `{last.get('gtube_reply')}` and EICAR with `{last.get('eicar_reply')}` "
+          "(last repetition; checked before every measured run).")
+    w("")
+    reps = defaultdict(dict)
+    for s in servers:
+        for r in by[(s, "scan")]:
+            if r.get("status") == "ok":
+                reps[r["rep"]][s] = r
+    both = sorted((rep, d) for rep, d in reps.items() if len(d) == 2)
+    if not both:
+        w("ours-scan ÷ qpsmtpd-scan: not measured (both servers must run in the same repetition with status ok).")
+        w("")
+        return
+    w("| repetition | ours msg/s | Perl msg/s | ours ÷ Perl, msg/s | Perl ÷ ours, server CPU/msg | "
+      "Perl ÷ ours, peak PSS | spamd CPU ms/msg ours / Perl |")
+    w("|---:|---:|---:|---:|---:|---:|---|")
+    speed, cpu = [], []
+    for rep, d in both:
+        o, p = d["ours-scan"], d["qpsmtpd-scan"]
+        speed.append(o["rate"] / p["rate"])
+        cpu.append(p["server_cpu_s"] / max(o["server_cpu_s"], 1e-3))
+        w(f"| {rep} | {o['rate']:.2f} | {p['rate']:.2f} | {speed[-1]:.2f}× | {cpu[-1]:.2f}× | "
+          f"{p['peak_pss_kb'] / max(o['peak_pss_kb'], 1):.2f}× | "
+          f"{o['spamd_cpu_s'] * 1000 / o['messages']:.0f} / {p['spamd_cpu_s'] * 1000 / p['messages']:.0f} |")
+    w("")
+    w(f"ours-scan ÷ qpsmtpd-scan, msg/s per repetition: median {med(speed):.2f}× [{min(speed):.2f}–{max(speed):.2f}] "
+      f"over {len(both)} repetition(s); Perl ÷ ours, server CPU per message: median {med(cpu):.2f}×.")
     w("")
 
 

@@ -50,9 +50,13 @@ record "ok   live tests against $QPSMTPD_BIN"
 
 CURRENT="Examples/CustomPlugin"
 step "$CURRENT: its plugins' tests, then check-config with its plugin"
-swift test --package-path Examples/CustomPlugin
-swift build --package-path Examples/CustomPlugin
-EXAMPLE_BIN="$(swift build --package-path Examples/CustomPlugin --show-bin-path)/site-qpsmtpd"
+# The example and the micro-benchmarks build into the root's .build (--scratch-path): they use the
+# same dependencies, already compiled above, so each builds only its own targets (seconds instead
+# of 5 and 8 minutes of recompiling SwiftNIO and the rest). A later root build relinks in seconds.
+SCRATCH=(--scratch-path "$ROOT/.build")
+swift test --package-path Examples/CustomPlugin "${SCRATCH[@]}"
+swift build --package-path Examples/CustomPlugin "${SCRATCH[@]}"
+EXAMPLE_BIN="$(swift build --package-path Examples/CustomPlugin "${SCRATCH[@]}" --show-bin-path)/site-qpsmtpd"
 TMP="$(mktemp -d)"
 mkdir -p "$TMP/config"
 printf 'localhost\n' >"$TMP/config/me"
@@ -68,7 +72,7 @@ CURRENT="Benchmarks (build only)"
 step "$CURRENT: swift build --package-path Benchmarks"
 # CI only builds the micro-benchmarks (run them with: cd Benchmarks && swift package benchmark),
 # and checks that the load harness's Python parses.
-swift build --package-path Benchmarks
+swift build --package-path Benchmarks "${SCRATCH[@]}"
 python3 -m py_compile bench/lib/*.py bench/servers/*.py
 bash -n bench/run.sh bench/setup.sh bench/profile.sh
 record "ok   Benchmarks builds; bench/ scripts parse"

@@ -26,11 +26,7 @@ public struct ClamAVCommand: SMTPPlugin {
 
     func scan(_ transaction: Transaction, context: HookContext) async -> HookResult {
         let logger = context.logger
-        guard let body = transaction.body else { return .declined }
-        if transaction.dataSize > settings.maxSize {
-            logger.warning("Mail too large to scan (\(transaction.dataSize) vs \(settings.maxSize))")
-            return .declined
-        }
+        guard let body = context.messageToScan(transaction, sizeLimit: settings.maxSize) else { return .declined }
         let message = OutgoingMessage(body, header: transaction.header, reader: context.services.spool)
         let invocation = ProgramInvocation(
             settings.scannerPath, arguments: arguments, streamedInputs: [0: ProgramInputStream(message)],

@@ -21,11 +21,7 @@ public struct ClamdScan: SMTPPlugin {
 
     func scan(_ transaction: Transaction, context: HookContext) async -> HookResult {
         let logger = context.logger
-        guard let body = transaction.body else { return .declined }
-        if transaction.dataSize > settings.maxSize {
-            logger.info("skip, too large (\(transaction.dataSize) > \(settings.maxSize))")
-            return .declined
-        }
+        guard let body = context.messageToScan(transaction, sizeLimit: settings.maxSize) else { return .declined }
         let header = transaction.header
         if !settings.scanAll && !Self.isMultipart(header) {
             logger.info("skip, not multipart")

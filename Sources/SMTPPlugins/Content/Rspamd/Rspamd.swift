@@ -25,16 +25,10 @@ public struct Rspamd: SMTPPlugin {
 
     func check(_ transaction: Transaction, context: HookContext) async -> HookResult {
         let logger = context.logger
-        guard let body = transaction.body else { return .declined }
-        if transaction.dataSize > settings.maxSize {
-            logger.info("skip, too large (\(transaction.dataSize) > \(settings.maxSize))")
+        guard let body = context.messageToScan(transaction, sizeLimit: settings.maxSize, skipRelayClients: settings.skipRelayClients) else {
             return .declined
         }
         let connection = context.connection
-        if settings.skipRelayClients && connection.isRelayClient {
-            logger.info("skip, relayclient")
-            return .declined
-        }
         let request = RspamdRequest(
             sender: transaction.sender?.address ?? "", recipients: transaction.recipients.map(\.address),
             clientIP: connection.remoteIP, helo: connection.helloHost, hostname: connection.remoteHost,

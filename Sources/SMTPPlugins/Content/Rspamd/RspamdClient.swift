@@ -16,19 +16,13 @@ struct RspamdClient {
         _ message: SpooledMessage, header: MessageHeader, request: RspamdRequest, deadline: ContinuousClock.Instant
     ) async throws -> RspamdReply {
         let length = try await OutgoingMessageLength.of(message, header: header, reader: reader)
-        let connection = try await connector.connect(to: endpoint, deadline: deadline)
-        do {
-            try await connection.write(Array(request.head(contentLength: length).utf8), deadline: deadline)
-            for try await chunk in OutgoingMessage(message, header: header, reader: reader) {
-                try await connection.write(chunk, deadline: deadline)
-            }
-            let body = try await Self.readResponse(from: connection, deadline: deadline)
-            await connection.close()
-            return try RspamdReply.parse(body)
-        } catch {
-            await connection.close()
-            throw error
+        let exchange = ScannerExchange(connector: connector, endpoint: endpoint, reader: reader)
+        let body = try await exchange.send(
+            head: Array(request.head(contentLength: length).utf8), message: message, header: header, deadline: deadline
+        ) { connection in
+            try await Self.readResponse(from: connection, deadline: deadline)
         }
+        return try RspamdReply.parse(body)
     }
 
     /// The body of a `200` answer; any other status is rspamd refusing the request.

@@ -20,13 +20,7 @@ public struct SpamAssassin: SMTPPlugin {
 
     func check(_ transaction: Transaction, context: HookContext) async -> HookResult {
         let logger = context.logger
-        guard let body = transaction.body else { return .declined }
-        if transaction.dataSize > settings.sizeLimit {
-            logger.info("skip, too large (\(transaction.dataSize))")
-            return .declined
-        }
-        if settings.skipRelayClients && context.connection.isRelayClient {
-            logger.info("skip, relayclient")
+        guard let body = context.messageToScan(transaction, sizeLimit: settings.sizeLimit, skipRelayClients: settings.skipRelayClients) else {
             return .declined
         }
         let recipients = transaction.recipients

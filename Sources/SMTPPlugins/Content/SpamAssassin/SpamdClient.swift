@@ -20,18 +20,9 @@ struct SpamdClient {
         let length = try await envelope.count + OutgoingMessageLength.of(message, header: header, reader: reader)
         let request = Array("HEADERS SPAMC/1.5\r\nContent-length: \(length)\r\nUser: \(user)\r\n\r\n".utf8) + envelope
 
-        let connection = try await connector.connect(to: endpoint, deadline: deadline)
-        do {
-            try await connection.write(request, deadline: deadline)
-            for try await chunk in OutgoingMessage(message, header: header, reader: reader) {
-                try await connection.write(chunk, deadline: deadline)
-            }
-            let reply = try await Self.readReply(from: connection, deadline: deadline)
-            await connection.close()
-            return reply
-        } catch {
-            await connection.close()
-            throw error
+        let exchange = ScannerExchange(connector: connector, endpoint: endpoint, reader: reader)
+        return try await exchange.send(head: request, message: message, header: header, deadline: deadline) { connection in
+            try await Self.readReply(from: connection, deadline: deadline)
         }
     }
 

@@ -17,10 +17,10 @@ import pytest
 
 from conftest import MEASUREMENTS
 from rspamd_helpers import start_rspamd
+from scanner_daemons import GTUBE
 from scanner_fakes import FakePeer
 from smtp_helpers import dot_stuff, expect, free_port, make_message
 
-GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 SENDER, RCPT = "alice@client.example", "u@test.example"
 
 

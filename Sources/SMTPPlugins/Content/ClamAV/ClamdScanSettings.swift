@@ -13,15 +13,16 @@ struct ClamdScanSettings: Sendable {
     /// Without `scan_all`, only multipart messages (those with attachments) are scanned.
     var scanAll = false
 
+    static let options = [
+        "clamd_socket", "clamd_host", "clamd_port", "deny_viruses", "defer_on_error", "scan_all", "max_size", "timeout", "loglevel",
+    ]
+
     init(_ arguments: PluginArguments) throws {
-        var words = arguments.words[...]
+        let options = try ScannerOptions(arguments.words[...], plugin: "virus/clamdscan")
         var socket: String?
         var host: String?
         var port: Int?
-        while let key = words.popFirst() {
-            guard let value = words.popFirst() else {
-                throw PluginArgumentError("'\(key)' needs a value (virus/clamdscan takes 'option value' pairs)")
-            }
+        for (key, value) in options.pairs {
             switch key {
             case "clamd_socket": socket = value
             case "clamd_host": host = value
@@ -30,18 +31,14 @@ struct ClamdScanSettings: Sendable {
                     throw PluginArgumentError("clamd_port must be a number from 1 to 65535, not '\(value)'")
                 }
                 port = number
-            case "deny_viruses": denyViruses = try Self.yesNo(value, key)
-            case "defer_on_error": deferOnError = try Self.yesNo(value, key)
-            case "scan_all": scanAll = try Self.yesNo(value, key)
-            case "max_size":
-                guard let kilobytes = Int(value), kilobytes > 0 else {
-                    throw PluginArgumentError("max_size must be a positive number of kilobytes, not '\(value)'")
-                }
-                maxSize = kilobytes * 1024
+            case "deny_viruses": denyViruses = try ScannerOptions.flag(value, key)
+            case "defer_on_error": deferOnError = try ScannerOptions.flag(value, key)
+            case "scan_all": scanAll = try ScannerOptions.flag(value, key)
+            case "max_size": maxSize = try ScannerOptions.positiveNumber(value, key, unit: "kilobytes") * 1024
             case "timeout", "loglevel":
                 break  // the engine's (PluginPolicy)
             default:
-                throw PluginArgumentError("unknown virus/clamdscan option '\(key)'")
+                throw options.unknown(key, known: Self.options)
             }
         }
         // As qpsmtpd: a port means TCP and wins over the socket.
@@ -49,15 +46,6 @@ struct ClamdScanSettings: Sendable {
             endpoint = .tcp(host: host ?? "127.0.0.1", port: port)
         } else if let socket {
             endpoint = try ScannerEndpoint.parse(socket, argument: "clamd_socket")
-        }
-    }
-
-    /// qpsmtpd's flags: `no` and `0` are off, any other word is on.
-    static func yesNo(_ value: String, _ key: String) throws -> Bool {
-        switch value.lowercased() {
-        case "no", "0", "off", "false": return false
-        case "yes", "1", "on", "true": return true
-        default: throw PluginArgumentError("\(key) must be yes or no, not '\(value)'")
         }
     }
 }

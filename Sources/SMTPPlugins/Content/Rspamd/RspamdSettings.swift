@@ -50,9 +50,7 @@ struct RspamdSettings: Sendable, Equatable {
             case "defer_on_error": deferOnError = try ScannerOptions.flag(value, key)
             case "max_size": maxSize = try ScannerOptions.positiveNumber(value, key, unit: "bytes")
             case "relayclient":
-                guard value.lowercased() == "skip" else {
-                    throw PluginArgumentError("relayclient takes 'skip' only, not '\(value)'")
-                }
+                try ScannerOptions.requireWord("skip", value, key)
                 skipRelayClients = true
             case "headers":
                 guard let choice = Headers(rawValue: value.lowercased()) else {

@@ -34,6 +34,13 @@ struct ScannerOptions {
         return number
     }
 
+    /// Options that take one word only (`relayclient skip`, `headers none`): anything else is a mistake.
+    static func requireWord(_ word: String, _ value: String, _ key: String) throws {
+        guard value.lowercased() == word else {
+            throw PluginArgumentError("\(key) takes '\(word)' only, not '\(value)'")
+        }
+    }
+
     /// The error for an option the plugin does not know, listing the ones it does.
     func unknown(_ key: String, known: [String]) -> PluginArgumentError {
         PluginArgumentError("unknown \(plugin) option '\(key)' (it takes \(known.joined(separator: ", ")))")

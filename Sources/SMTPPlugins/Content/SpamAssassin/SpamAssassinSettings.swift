@@ -40,12 +40,14 @@ struct SpamAssassinSettings: Sendable {
     /// (451) instead of letting it through unscored, qpsmtpd's behaviour.
     var deferOnError = false
 
+    static let options = [
+        "reject", "reject_threshold", "munge_subject_threshold", "subject_prefix", "spamd_socket", "headers",
+        "leave_old_headers", "spamd_user", "relayclient", "size_limit", "defer_on_error", "reject_type", "timeout", "loglevel",
+    ]
+
     init(_ arguments: PluginArguments, config: any ConfigStore) throws {
-        var words = arguments.words[...]
-        while let key = words.popFirst() {
-            guard let value = words.popFirst() else {
-                throw PluginArgumentError("'\(key)' needs a value (spamassassin takes 'option value' pairs)")
-            }
+        let options = try ScannerOptions(arguments.words[...], plugin: "spamassassin")
+        for (key, value) in options.pairs {
             switch key {
             case "reject", "reject_threshold":  // reject_threshold: qpsmtpd's older name
                 if value.lowercased() == "userprefs" {
@@ -65,9 +67,7 @@ struct SpamAssassinSettings: Sendable {
             case "spamd_socket":
                 endpoint = try ScannerEndpoint.parse(value, defaultPort: 783, argument: "spamd_socket")
             case "headers":
-                guard value.lowercased() == "none" else {
-                    throw PluginArgumentError("headers takes 'none' only, not '\(value)'")
-                }
+                try ScannerOptions.requireWord("none", value, key)
                 addHeaders = false
             case "leave_old_headers":
                 guard let action = OldHeaders(rawValue: value.lowercased()) else {
@@ -80,25 +80,16 @@ struct SpamAssassinSettings: Sendable {
                 }
                 spamdUser = value
             case "relayclient":
-                guard value.lowercased() == "skip" else {
-                    throw PluginArgumentError("relayclient takes 'skip' only, not '\(value)'")
-                }
+                try ScannerOptions.requireWord("skip", value, key)
                 skipRelayClients = true
             case "size_limit":
-                guard let limit = Int(value), limit > 0 else {
-                    throw PluginArgumentError("size_limit must be a positive number of bytes, not '\(value)'")
-                }
-                sizeLimit = limit
+                sizeLimit = try ScannerOptions.positiveNumber(value, key, unit: "bytes")
             case "defer_on_error":
-                switch value.lowercased() {
-                case "yes", "1": deferOnError = true
-                case "no", "0": deferOnError = false
-                default: throw PluginArgumentError("defer_on_error must be yes or no, not '\(value)'")
-                }
+                deferOnError = try ScannerOptions.flag(value, key)
             case "reject_type", "timeout", "loglevel":
                 break  // the engine's (PluginPolicy)
             default:
-                throw PluginArgumentError("unknown spamassassin option '\(key)'")
+                throw options.unknown(key, known: Self.options)
             }
         }
         if !arguments.words.contains("subject_prefix"), let configured = config.value("subject_prefix"), !configured.isEmpty {

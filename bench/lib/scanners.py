@@ -118,7 +118,7 @@ class Spamd(Daemon):
             if name.endswith(".pre"):
                 shutil.copy(os.path.join("/etc/spamassassin", name), site)
         with open(os.path.join(site, "local.cf"), "w") as f:
-            f.write("required_score 5.0\nreport_safe 0\nuse_bayes 0\nuse_auto_whitelist 0\n")
+            f.write("required_score 5.0\nreport_safe 0\nuse_bayes 0\n")
         # A fixed pool of children, as many as the load's connections, so no scan waits for a
         # fork; --max-conn-per-child stays at spamd's default (200).
         return [SPAMD, "--nouser-config", "--local", "--max-children", str(self.children),

@@ -130,7 +130,7 @@ def spamd():
     # The .pre files load SpamAssassin's plugins (Check among them: without it spamd cannot scan).
     for pre in Path("/etc/spamassassin").glob("*.pre"):
         shutil.copy(pre, site / pre.name)
-    (site / "local.cf").write_text("required_score 5.0\nreport_safe 0\nuse_bayes 0\nuse_auto_whitelist 0\n")
+    (site / "local.cf").write_text("required_score 5.0\nreport_safe 0\nuse_bayes 0\n")
     port, socket_path = free_port(), base / "spamd.sock"
     daemon = Spamd(base, port, socket_path)
     cmd = [binary, "--nouser-config", "--local", "--max-children", "1", "--listen", f"127.0.0.1:{port}",

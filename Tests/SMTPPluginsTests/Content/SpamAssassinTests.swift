@@ -103,10 +103,14 @@ import Testing
         #expect(ham == .declined)
     }
 
-    @Test func headersNoneKeepsOnlyTheNote() async throws {
-        let (_, harness, _) = try await Self.run("headers none leave_old_headers keep", reply: Self.spamReply(score: "7.0"))
+    @Test func headersNoneAsksForSymbolsAndKeepsOnlyTheNote() async throws {
+        let reply = "SPAMD/1.1 0 EX_OK\r\nContent-length: 19\r\nSpam: True ; 7.0 / 5.0\r\n\r\nGTUBE,MISSING_DATE\n"
+        let (_, harness, spamd) = try await Self.run("headers none leave_old_headers keep", reply: reply)
+        let written = try #require(spamd.connections.first).written
+        #expect(written.hasPrefix("SYMBOLS SPAMC/1.5\r\nContent-length: "))
         #expect(harness.transaction.header.fields.map(\.name) == ["Subject", "X-Spam-Status", "X-Spam-Flag"])
-        #expect(harness.transaction[note: .spamAssassin]?.score == 7.0)
+        #expect(harness.transaction[note: .spamAssassin] == SpamAssassinResult(
+            isSpam: true, score: 7.0, required: 5.0, details: ["tests": "GTUBE,MISSING_DATE"]))
     }
 
     @Test func subjectMungingAndSeveralRecipients() async throws {

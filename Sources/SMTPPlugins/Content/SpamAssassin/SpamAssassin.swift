@@ -30,7 +30,7 @@ public struct SpamAssassin: SMTPPlugin {
         do {
             reply = try await client.check(
                 body, header: transaction.header, sender: transaction.sender?.formatted ?? "<>", user: user,
-                deadline: context.scanDeadline)
+                command: settings.addHeaders ? .headers : .symbols, deadline: context.scanDeadline)
         } catch {
             logger.error("error, spamd at \(settings.endpoint): \(error)")
             return failure()
@@ -40,6 +40,7 @@ public struct SpamAssassin: SMTPPlugin {
             return failure()
         }
         transaction[note: .spamAssassin] = result
+        logger.info("spamd: score \(result.score), tests \(result.details["tests"] ?? "(none listed)")")
         if result.isSpam { context.adjustKarma(by: -1) }
 
         let options = settings
@@ -94,13 +95,15 @@ public struct SpamAssassin: SMTPPlugin {
     }
 
     /// The verdict from spamd's X-Spam-Status field, or from its `Spam:` line when the site's
-    /// SpamAssassin configuration writes no such field.
+    /// SpamAssassin configuration writes no such field or no header was asked for (SYMBOLS: the
+    /// rules' names become the note's `tests`, as X-Spam-Status would have listed them).
     static func result(of reply: SpamdReply) -> SpamAssassinResult? {
         if let status = reply.fields.first(where: { $0.name.lowercased() == "x-spam-status" }),
            let result = SpamAssassinResult.parse(status: status.value) {
             return result
         }
         guard let verdict = reply.verdict else { return nil }
-        return SpamAssassinResult(isSpam: verdict.isSpam, score: verdict.score, required: verdict.required)
+        let details = reply.symbols.map { ["tests": $0.joined(separator: ",")] } ?? [:]
+        return SpamAssassinResult(isSpam: verdict.isSpam, score: verdict.score, required: verdict.required, details: details)
     }
 }

@@ -1,7 +1,8 @@
 import SMTPPluginAPI
 
-/// What spamd answered to `HEADERS`: the status line (`SPAMD/1.1 0 EX_OK`), the `Spam:` verdict
-/// line (`True ; 1000.0 / 5.0`), and the X-Spam-* fields of the message header it returned.
+/// What spamd answered to `HEADERS` or `SYMBOLS`: the status line (`SPAMD/1.1 0 EX_OK`), the
+/// `Spam:` verdict line (`True ; 1000.0 / 5.0`), and the X-Spam-* fields of the message header it
+/// returned (HEADERS) or the names of the rules that hit (SYMBOLS).
 struct SpamdReply: Sendable, Hashable {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -11,6 +12,8 @@ struct SpamdReply: Sendable, Hashable {
     var verdict: Verdict?
     /// The X-Spam-* fields in spamd's order, folding kept (CRLF plus the continuation line).
     var fields: [MessageHeader.Field]
+    /// SYMBOLS only: the rules that hit, in spamd's order.
+    var symbols: [String]? = nil
 
     struct Verdict: Sendable, Hashable {
         var isSpam: Bool
@@ -39,6 +42,11 @@ struct SpamdReply: Sendable, Hashable {
               numbers.count == 2, let score = numbers[0], let required = numbers[1]
         else { return nil }
         return Verdict(isSpam: flag == "true" || flag == "yes", score: score, required: required)
+    }
+
+    /// SYMBOLS' body: rule names separated by commas (`GTUBE,MISSING_DATE`), maybe a line end.
+    static func symbols(in text: String) -> [String] {
+        text.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
     }
 
     /// The X-Spam-* fields of a returned header block (CRLF or LF lines). Other fields (the

@@ -179,6 +179,14 @@ class SMTPClient:
         self.send(wire_body + b".\r\n")
         return self.reply(timeout=max(self.timeout, 120))
 
+    def send_all(self, sender: str, rcpts: list[str], wire_bodies: list[bytes]) -> float:
+        """send_message for each body, one after the other; each must be accepted (250).
+        Returns the rate in messages per second, for the throughput measurements."""
+        t0 = time.monotonic()
+        for body in wire_bodies:
+            expect(self.send_message(sender, rcpts, body), 250)
+        return len(wire_bodies) / (time.monotonic() - t0)
+
 
 # -- assertions ----------------------------------------------------------
 

@@ -117,10 +117,7 @@ def test_messages_per_second_through_clamd(start_daemon, clamd):
     n = 50
     c = d.client()
     c.ehlo()
-    t0 = time.monotonic()
-    for i in range(n):
-        expect(c.send_message(SENDER, [RCPT], dot_stuff(with_attachment(b"file %d\n" % i * 100))), 250)
-    rate = n / (time.monotonic() - t0)
+    rate = c.send_all(SENDER, [RCPT], [dot_stuff(with_attachment(b"file %d\n" % i * 100)) for i in range(n)])
     d.wait_messages(n, timeout=30)
     MEASUREMENTS.append(f"virus/clamdscan: {rate:.1f} messages/s through clamd (one connection, ~2 KB attachments)")
 

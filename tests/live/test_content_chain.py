@@ -2,8 +2,6 @@
 test_spamassassin.py and test_clamav.py): what a message costs with both, in messages per second."""
 from __future__ import annotations
 
-import time
-
 from conftest import MEASUREMENTS
 from smtp_helpers import dot_stuff, expect, make_message
 from scanner_daemons import EICAR, EICAR_FOUND_NAME as FOUND_NAME, GTUBE, clamd, spamd  # noqa: F401 (fixtures)
@@ -22,10 +20,7 @@ def test_messages_per_second_through_spamd_and_clamd(start_daemon, spamd, clamd)
     expect(c.send_message(SENDER, [RCPT], dot_stuff(with_attachment(EICAR))), 554, contains=f"Virus found: {FOUND_NAME}")
     expect(c.send_message(SENDER, [RCPT], dot_stuff(make_message(GTUBE + b"\n"))), 554, contains="spam score exceeded threshold")
     n = 20
-    t0 = time.monotonic()
-    for i in range(n):
-        expect(c.send_message(SENDER, [RCPT], dot_stuff(with_attachment(b"file %d\n" % i * 100))), 250)
-    rate = n / (time.monotonic() - t0)
+    rate = c.send_all(SENDER, [RCPT], [dot_stuff(with_attachment(b"file %d\n" % i * 100)) for i in range(n)])
     stored = d.wait_messages(n, timeout=30)
     assert all(b"X-Virus-Checked: Checked by ClamAV" in m and b"X-Spam-Status: No" in m for m in stored)
     MEASUREMENTS.append(f"clamdscan + spamassassin: {rate:.1f} messages/s (one connection, ~2 KB attachments)")

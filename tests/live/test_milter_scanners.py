@@ -25,11 +25,7 @@ def plugins(milter_line: str) -> dict[str, str]:
 def send(d, message: bytes):
     c = d.client()
     c.ehlo("client.example")
-    expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 250)
-    expect(c.cmd(f"RCPT TO:<{RCPT}>"), 250)
-    expect(c.cmd("DATA"), 354)
-    c.send(dot_stuff(message) + b".\r\n")
-    return c.reply(timeout=60)
+    return c.send_message(SENDER, [RCPT], dot_stuff(message))
 
 
 def head_lines(stored: bytes) -> list[str]:

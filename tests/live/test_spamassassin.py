@@ -26,12 +26,7 @@ def plugins(line: str) -> str:
 def send(d, message: bytes, rcpts: tuple[str, ...] = (RCPT,)):
     c = d.client()
     c.ehlo()
-    expect(c.cmd(f"MAIL FROM:<{SENDER}>"), 250)
-    for r in rcpts:
-        expect(c.cmd(f"RCPT TO:<{r}>"), 250)
-    expect(c.cmd("DATA"), 354)
-    c.send(dot_stuff(message) + b".\r\n")
-    return c.reply(timeout=60)
+    return c.send_message(SENDER, list(rcpts), dot_stuff(message))
 
 
 def header_fields(stored: bytes) -> list[tuple[str, str]]:
@@ -139,12 +134,9 @@ def test_silent_spamd_times_out_below_the_hook(start_daemon):
 def test_messages_per_second_through_spamd(start_daemon, spamd):
     d = start_daemon({"plugins": plugins(f"spamassassin reject 10 spamd_socket {spamd.tcp}")})
     n = 20
-    t0 = time.monotonic()
     c = d.client()
     c.ehlo()
-    for i in range(n):
-        expect(c.send_message(SENDER, [RCPT], dot_stuff(make_message(b"message %d\n" % i + b"text line\n" * 200))), 250)
-    rate = n / (time.monotonic() - t0)
+    rate = c.send_all(SENDER, [RCPT], [dot_stuff(make_message(b"message %d\n" % i + b"text line\n" * 200)) for i in range(n)])
     d.wait_messages(n, timeout=30)
     MEASUREMENTS.append(f"spamassassin: {rate:.1f} messages/s through spamd (one connection, 1 spamd child, ~2 KB messages)")
 

@@ -249,6 +249,16 @@ import Testing
         }
     }
 
+    /// A well-formed verdict longer than `RspamdClient.maximumBody` is refused, not buffered.
+    @Test func anAnswerOverTheSizeCapIsAFailure() async throws {
+        let padding = String(repeating: "x", count: RspamdClient.maximumBody)
+        let oversized = Self.verdict("no action", extra: ",\"padding\":\"\(padding)\"")
+        #expect(try await Self.run("defer_on_error yes", answer: oversized).result
+            == .denySoft("4.7.1 Unable to scan for spam, try again later"))
+        // The same verdict without the padding is accepted.
+        #expect(try await Self.run("defer_on_error yes", answer: Self.verdict("no action")).result == .declined)
+    }
+
     @Test func skipsLargeMessages() async throws {
         let large = try await Self.run("max_size 10", answer: Self.verdict("reject"))
         #expect(large.result == .declined && large.rspamd.connections.isEmpty)

@@ -139,6 +139,16 @@ import Testing
         #expect(garbage == .denySoft("4.7.1 Unable to scan for spam, try again later"))
     }
 
+    /// A header block longer than `SpamdClient.maximumReply` is refused, not buffered.
+    @Test func aReplyOverTheSizeCapIsAFailure() async throws {
+        let block = Self.hamBlock + "X-Padding: " + String(repeating: "x", count: SpamdClient.maximumReply) + "\r\n\r\n"
+        let oversized = "SPAMD/1.1 0 EX_OK\r\nContent-length: \(block.utf8.count)\r\nSpam: False ; 2.5 / 5.0\r\n\r\n" + block
+        let (result, _, _) = try await Self.run("reject 5 defer_on_error yes", reply: oversized)
+        #expect(result == .denySoft("4.7.1 Unable to scan for spam, try again later"))
+        let (ham, _, _) = try await Self.run("reject 5 defer_on_error yes", reply: Self.hamReply)
+        #expect(ham == .declined)
+    }
+
     @Test func skipsLargeMessagesAndRelayClients() async throws {
         let (large, _, spamd) = try await Self.run("size_limit 10", reply: Self.hamReply)
         #expect(large == .declined)

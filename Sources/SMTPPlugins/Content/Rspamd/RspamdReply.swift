@@ -30,15 +30,6 @@ struct RspamdReply: Sendable, Equatable {
     var subject: String?
     var smtpMessage: String?
 
-    init(result: RspamdResult, addHeaders: [AddedField] = [], removeHeaders: [RemovedField] = [],
-         subject: String? = nil, smtpMessage: String? = nil) {
-        self.result = result
-        self.addHeaders = addHeaders
-        self.removeHeaders = removeHeaders
-        self.subject = subject
-        self.smtpMessage = smtpMessage
-    }
-
     /// Parses the body of a 200 answer. Without an action and a score it is not rspamd's verdict.
     static func parse(_ body: [UInt8]) throws -> RspamdReply {
         let json: RspamdJSON

@@ -165,6 +165,16 @@ def hold_idle(port, n, on_held, concurrency=100, step_timeout=60.0, total_timeou
     return asyncio.run(main())
 
 
+async def reply_code(reader, step_timeout):
+    """Reads one SMTP reply (all its continuation lines) from an asyncio stream; returns its code."""
+    while True:
+        line = await asyncio.wait_for(reader.readline(), step_timeout)
+        if len(line) < 4:
+            raise ConnectionError(f"short reply line {line!r}")
+        if line[3:4] != b"-":
+            return int(line[:3])
+
+
 def dns_mix(port, plan, concurrency=20, step_timeout=30.0):
     """The "dns" scenario's load: one session per (source address, sender) in `plan`, at
     most `concurrency` at a time, each from its own 127.x source address: greeting, EHLO,
@@ -174,12 +184,7 @@ def dns_mix(port, plan, concurrency=20, step_timeout=30.0):
     counts = {"refused_connect": 0, "refused_mail": 0, "accepted": 0, "other": 0, "error": 0}
 
     async def reply(reader):
-        while True:
-            line = await asyncio.wait_for(reader.readline(), step_timeout)
-            if len(line) < 4:
-                raise ConnectionError(f"short reply line {line!r}")
-            if line[3:4] != b"-":
-                return int(line[:3])
+        return await reply_code(reader, step_timeout)
 
     async def one(source, sender, gate, times):
         async with gate:
@@ -261,12 +266,7 @@ def message_batch(port, messages, concurrency, mail_from, rcpt, step_timeout=120
     times = []
 
     async def reply(reader):
-        while True:
-            line = await asyncio.wait_for(reader.readline(), step_timeout)
-            if len(line) < 4:
-                raise ConnectionError(f"short reply line {line!r}")
-            if line[3:4] != b"-":
-                return int(line[:3])
+        return await reply_code(reader, step_timeout)
 
     async def worker(i):
         try:
